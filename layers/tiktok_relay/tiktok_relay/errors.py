@@ -1,0 +1,54 @@
+"""The library's exceptions. Everything it raises on purpose derives from TikTokRelayError.
+
+Messages name the field or setting that is wrong and never carry the value itself:
+values can be customer data or secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TikTokRelayError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ConfigurationError(TikTokRelayError):
+    """A required setting is missing or invalid; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid field: where it is (dotted path) and what is wrong, without its value."""
+
+    loc: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.loc}: {self.problem}" if self.loc else self.problem
+
+
+class EventValidationError(TikTokRelayError, ValueError):
+    """Input that cannot become a valid Events API request. `problems` lists each bad field."""
+
+    def __init__(self, problems: list[FieldProblem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems) or "invalid input")
+
+    @classmethod
+    def from_pydantic(cls, exc) -> EventValidationError:
+        # include_input=False: pydantic would otherwise echo the raw value (an email, a phone).
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False, include_context=False):
+            loc = ".".join(str(part) for part in err["loc"])
+            message = err["msg"]
+            if message.startswith("Value error, "):
+                message = message[len("Value error, "):]
+            if err["type"] == "extra_forbidden":
+                message = "unknown field (not part of the Events API 2.0 schema)"
+            problems.append(FieldProblem(loc, message))
+        return cls(problems)
+
+
+class SignatureError(TikTokRelayError):
+    """A webhook delivery whose signature is missing or does not match any configured secret."""

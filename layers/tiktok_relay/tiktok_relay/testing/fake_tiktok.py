@@ -1,0 +1,334 @@
+"""A fake TikTok Events API 2.0 over real HTTP on 127.0.0.1.
+
+It checks requests the way TikTok does (token, shape and types, at most 1000 events, PII
+hashed), answers like TikTok (HTTP 200 with a `code` in the body), records what it accepted,
+and can be told to fail in every way TikTok is known to:
+
+    fake.fail_next("http502", "40100", "timeout", "drop")   # the next four requests, in order
+    fake.fail_randomly(0.33, FAULTS, seed=7)                # about a third of all requests
+    fake.reject_events({"order-42"})                        # 40002 for any batch holding it
+
+Faults:
+    "http500", "http502", "http503": that status with an HTML page (not JSON), as a proxy sends
+    "40100", "50002", or any other code: HTTP 200 with that TikTok code
+    "timeout": stalls `stall_seconds` without answering, then closes; nothing is recorded
+    "drop": closes the connection without answering; nothing is recorded
+
+Used by the tests (pytest fixture `fake_tiktok`), by `tiktok-relay fake-tiktok`, and embedded
+by `tiktok-relay replay` when no real token is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DEFAULT_TOKEN = "fake-tiktok-token"
+FAULTS = ("http500", "http502", "40100", "50002", "timeout", "drop")
+HASHED_USER_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "zip_code")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_PATH = re.compile(r"^/open_api/v[0-9.]+/event/track/?$")
+_HTML = {
+    500: b"<html><head><title>500 Internal Server Error</title></head><body>Internal Server Error</body></html>",
+    502: b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+    503: b"<html><head><title>503 Service Unavailable</title></head><body>Service Unavailable</body></html>",
+}
+_CODE_MESSAGES = {
+    40100: "Too many requests. Please retry in some time.",
+    50000: "System error.",
+    50002: "System timeout, please retry.",
+    40001: "No permission to operate pixel code. You must be an admin or operator of this advertiser account.",
+}
+
+
+class _Problem(Exception):
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_event(index: int, event: object) -> None:
+    where = f"data.{index}"
+    if not isinstance(event, dict):
+        raise _Problem(40002, f"{where}: not an object")
+    if "test_event_code" in event:
+        raise _Problem(40002, f"{where}.test_event_code: belongs at the top level")
+    if not isinstance(event.get("event"), str) or not event["event"]:
+        raise _Problem(40002, f"{where}.event: Missing data for required field.")
+    if not isinstance(event.get("event_time"), int) or isinstance(event.get("event_time"), bool):
+        raise _Problem(40002, f"{where}.event_time: Not a valid integer.")
+    if "event_id" in event and not isinstance(event["event_id"], str):
+        raise _Problem(40002, f"Invalid value for event_id: not a valid string.")
+    user = event.get("user", {})
+    if not isinstance(user, dict):
+        raise _Problem(40002, f"{where}.user: Not a valid mapping type.")
+    for name in HASHED_USER_FIELDS:
+        if name not in user:
+            continue
+        values = user[name] if isinstance(user[name], list) else [user[name]]
+        for value in values:
+            if not isinstance(value, str):
+                raise _Problem(40002, f"{where}.user.{name}: Not a valid string.")
+            if not _HEX64.fullmatch(value):
+                raise _Problem(40062, f"{where}.user.{name}: PII must be SHA-256 hashed (64 lowercase hex).")
+    for name in ("ip", "user_agent", "ttclid", "ttp", "locale", "city", "state", "country"):
+        if name in user and not isinstance(user[name], str):
+            raise _Problem(40002, f"{where}.user.{name}: Not a valid string.")
+    properties = event.get("properties", {})
+    if not isinstance(properties, dict):
+        raise _Problem(40002, f"{where}.properties: Not a valid mapping type.")
+    for name in ("value",):
+        if name in properties and not _is_number(properties[name]):
+            raise _Problem(40000, "Invalid Value Field")
+    if "currency" in properties and not (isinstance(properties["currency"], str) and len(properties["currency"]) == 3):
+        raise _Problem(40002, f"{where}.properties.currency: Not a valid currency.")
+    for name in ("order_id", "shop_id"):
+        if name in properties and not isinstance(properties[name], str):
+            raise _Problem(40002, f"{where}.properties.{name}: Not a valid string.")
+    contents = properties.get("contents", [])
+    if not isinstance(contents, list):
+        raise _Problem(40002, f"{where}.properties.contents: Not a valid list.")
+    for n, item in enumerate(contents):
+        if not isinstance(item, dict):
+            raise _Problem(40002, f"{where}.properties.contents.{n}: Not a valid mapping type.")
+        if "content_id" in item and not isinstance(item["content_id"], str):
+            raise _Problem(40002, f"{where}.properties.contents.{n}.content_id: Not a valid string")
+        if "price" in item and not _is_number(item["price"]):
+            raise _Problem(40000, "Invalid Price Field")
+        if "quantity" in item and not _is_number(item["quantity"]):
+            raise _Problem(40002, f"{where}.properties.contents.{n}.quantity: Not a valid number.")
+
+
+def check_request(body: object) -> None:
+    """Raise _Problem(code, message) for the first thing TikTok would refuse."""
+    if not isinstance(body, dict):
+        raise _Problem(40002, "Request body must be a JSON object.")
+    if body.get("event_source") not in ("web", "app", "offline", "crm"):
+        raise _Problem(40002, "Invalid value for event_source.")
+    if not isinstance(body.get("event_source_id"), str) or not body["event_source_id"]:
+        raise _Problem(40002, "Invalid value for event_source_id: not a valid string.")
+    if "test_event_code" in body and not isinstance(body["test_event_code"], str):
+        raise _Problem(40002, "Invalid value for test_event_code: not a valid string.")
+    data = body.get("data")
+    if not isinstance(data, list) or not data:
+        raise _Problem(40002, "data: Missing data for required field.")
+    if len(data) > 1000:
+        raise _Problem(40002, "data: at most 1000 events per request.")
+    for index, event in enumerate(data):
+        _check_event(index, event)
+
+
+@dataclass
+class Received:
+    """One request the fake answered, kept for assertions."""
+
+    body: dict | None
+    code: int | None
+    http_status: int
+    fault: str | None
+    request_id: str
+
+
+@dataclass
+class _Rules:
+    queued: list[str] = field(default_factory=list)
+    rate: float = 0.0
+    random_faults: tuple[str, ...] = FAULTS
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    poisoned: dict[str, tuple[int, str]] = field(default_factory=dict)
+    partial: bool = False
+
+
+class FakeTikTok:
+    """Start with `with FakeTikTok() as fake:`; point a client at `fake.base_url` with `fake.access_token`."""
+
+    def __init__(self, access_token: str = DEFAULT_TOKEN, *, port: int = 0, stall_seconds: float = 1.0,
+                 on_accept=None):
+        self.access_token = access_token
+        self.stall_seconds = stall_seconds
+        self._lock = threading.Lock()
+        self._rules = _Rules()
+        self.received: list[Received] = []
+        self.accepted: list[dict] = []  # request bodies TikTok would have taken
+        self._on_accept = on_accept
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/open_api"
+
+    def start(self) -> FakeTikTok:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-tiktok", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def __enter__(self) -> FakeTikTok:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- behaviour ------------------------------------------------------------------------
+
+    def fail_next(self, *faults: str | int) -> None:
+        with self._lock:
+            self._rules.queued.extend(str(f) for f in faults)
+
+    def fail_randomly(self, rate: float, faults: Iterable[str] = FAULTS, *, seed: int = 0) -> None:
+        with self._lock:
+            self._rules.rate = rate
+            self._rules.random_faults = tuple(faults)
+            self._rules.rng = random.Random(seed)
+
+    def reject_events(self, event_ids: Iterable[str], *, code: int = 40002, message: str | None = None,
+                      partial: bool = False) -> None:
+        """Refuse any request holding one of these event ids, as TikTok refuses a whole batch for one
+        bad row. With partial=True, answer 20001 with per-event detail instead (if more than one event)."""
+        with self._lock:
+            for event_id in event_ids:
+                self._rules.poisoned[event_id] = (code, message or f"Invalid value for event {event_id}: rejected by the fake.")
+            self._rules.partial = partial
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rules = _Rules()
+            self.received.clear()
+            self.accepted.clear()
+
+    # --- what it saw ----------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[dict]:
+        """Every accepted event, with its request's top-level fields under `_request`."""
+        with self._lock:
+            out = []
+            for body in self.accepted:
+                top = {k: v for k, v in body.items() if k != "data"}
+                out.extend({**event, "_request": top} for event in body["data"])
+            return out
+
+    def accepted_ids(self) -> list[str | None]:
+        return [event.get("event_id") for event in self.events]
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def _next_fault(self) -> str | None:
+        with self._lock:
+            rules = self._rules
+            if rules.queued:
+                return rules.queued.pop(0)
+            if rules.rate and rules.rng.random() < rules.rate:
+                return rules.rng.choice(rules.random_faults)
+        return None
+
+    def _answer(self, raw: bytes, token: str | None) -> tuple[int, dict]:
+        request_id = uuid.uuid4().hex.upper()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self._record(None, 200, {"code": 40002, "message": "Request body is not valid JSON.", "request_id": request_id})
+        if not token:
+            return self._record(body, 200, {"code": 40104, "message": "Access token is empty.", "request_id": request_id})
+        if token != self.access_token:
+            return self._record(body, 200, {"code": 40105, "message": "Access token is invalid.", "request_id": request_id})
+        try:
+            check_request(body)
+        except _Problem as problem:
+            return self._record(body, 200, {"code": problem.code, "message": problem.message, "request_id": request_id})
+        with self._lock:
+            poisoned = [(i, self._rules.poisoned[e.get("event_id")]) for i, e in enumerate(body["data"])
+                        if e.get("event_id") in self._rules.poisoned]
+            partial = self._rules.partial
+        if poisoned and (not partial or len(body["data"]) == 1):
+            index, (code, message) = poisoned[0]
+            return self._record(body, 200, {"code": code, "message": f"data.{index}: {message}", "request_id": request_id})
+        if poisoned:
+            kept = [e for i, e in enumerate(body["data"]) if i not in {p[0] for p in poisoned}]
+            self._accept({**body, "data": kept})
+            detail = {"failed_events": [{"index": i, "code": c, "message": m} for i, (c, m) in poisoned]}
+            return self._record(body, 200, {"code": 20001, "message": "Partial success.", "request_id": request_id, "data": detail})
+        self._accept(body)
+        return self._record(body, 200, {"code": 0, "message": "OK", "request_id": request_id, "data": {}})
+
+    def _accept(self, body: dict) -> None:
+        with self._lock:
+            self.accepted.append(body)
+        if self._on_accept is not None:
+            self._on_accept(body)
+
+    def _record(self, body, status: int, reply: dict, fault: str | None = None) -> tuple[int, dict]:
+        with self._lock:
+            self.received.append(Received(body, reply.get("code"), status, fault, reply.get("request_id", "")))
+        return status, reply
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if not _PATH.match(self.path.split("?")[0]):
+                    return self._send(404, json.dumps({"code": 40400, "message": "Route not found."}).encode(), "application/json")
+                fault = fake._next_fault()
+                if fault in ("timeout", "drop"):
+                    with fake._lock:
+                        fake.received.append(Received(None, None, 0, fault, ""))
+                    if fault == "timeout":
+                        time.sleep(fake.stall_seconds)
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if fault and fault.startswith("http"):
+                    status = int(fault[4:])
+                    with fake._lock:
+                        fake.received.append(Received(None, None, status, fault, ""))
+                    return self._send(status, _HTML.get(status, b"<html>error</html>"), "text/html")
+                if fault:
+                    code = int(fault)
+                    reply = {"code": code, "message": _CODE_MESSAGES.get(code, "Error."), "request_id": uuid.uuid4().hex.upper()}
+                    fake._record(None, 200, reply, fault)
+                    return self._send(200, json.dumps(reply).encode(), "application/json")
+                status, reply = fake._answer(raw, self.headers.get("Access-Token"))
+                self._send(status, json.dumps(reply).encode(), "application/json")
+
+        return Handler

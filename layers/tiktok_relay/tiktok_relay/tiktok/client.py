@@ -1,0 +1,334 @@
+"""The Events API client: batching, retries with backoff and jitter, and per-event results.
+
+TikTok answers HTTP 200 for most failures, so the body's `code` decides. One bad event makes
+TikTok refuse a whole batch; the client then splits the batch in halves until the bad events
+are isolated, delivers the rest, and reports each bad event with TikTok's code and message.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import urllib3
+
+from tiktok_relay.config import TikTokSettings
+from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Event, EventSource, TrackRequest
+
+SUCCESS = 0
+PARTIAL_SUCCESS = 20001
+# Rate limits, TikTok-side faults and maintenance: the same request may succeed later.
+RETRYABLE_CODES = frozenset({40100, 40132, 61000, 50000, 50002, 60001})
+RETRYABLE_CODE_RANGES = (range(51000, 52000), range(52000, 53000))
+# Data errors: TikTok refuses the whole request for one bad row, so the batch is split.
+DATA_ERROR_CODES = frozenset({40000, 40002, 40062})
+
+DEFAULT_TIMEOUT = urllib3.Timeout(connect=3.05, read=10.0)
+
+
+def is_retryable_code(code: int) -> bool:
+    return code in RETRYABLE_CODES or any(code in r for r in RETRYABLE_CODE_RANGES)
+
+
+class Status(str, enum.Enum):
+    DELIVERED = "delivered"
+    FAILED_RETRYABLE = "failed-retryable"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What happened to one input event. `index` is its position in the input."""
+
+    index: int
+    event_id: str | None
+    status: Status
+    code: int | None = None
+    message: str | None = None
+    request_id: str | None = None
+
+    @property
+    def is_data_error(self) -> bool:
+        """TikTok refused this event's data for good (as opposed to a token or account problem)."""
+        return self.status is Status.REJECTED and self.code in DATA_ERROR_CODES
+
+
+@dataclass
+class SendResult:
+    outcomes: list[EventOutcome] = field(default_factory=list)
+    requests_sent: int = 0
+
+    def _with(self, status: Status) -> list[EventOutcome]:
+        return [o for o in self.outcomes if o.status is status]
+
+    @property
+    def delivered(self) -> list[EventOutcome]:
+        return self._with(Status.DELIVERED)
+
+    @property
+    def failed(self) -> list[EventOutcome]:
+        return self._with(Status.FAILED_RETRYABLE)
+
+    @property
+    def rejected(self) -> list[EventOutcome]:
+        return self._with(Status.REJECTED)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status is Status.DELIVERED for o in self.outcomes)
+
+    @property
+    def request_ids(self) -> list[str]:
+        return sorted({o.request_id for o in self.outcomes if o.request_id})
+
+    def summary(self) -> dict:
+        return {
+            "events": len(self.outcomes),
+            "requests_sent": self.requests_sent,
+            "delivered": len(self.delivered),
+            "failed_retryable": len(self.failed),
+            "rejected": len(self.rejected),
+        }
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(max_delay, base * 2**n))."""
+
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """One HTTP exchange, classified."""
+
+    kind: str  # "ok" | "partial" | "retry" | "reject"
+    code: int | None = None
+    message: str | None = None
+    request_id: str | None = None
+    data: object = None
+
+
+_pool: urllib3.PoolManager | None = None
+_pool_lock = threading.Lock()
+
+
+def shared_pool() -> urllib3.PoolManager:
+    """One connection pool per process, reused by every client (keeps TLS sessions warm)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
+        return _pool
+
+
+def _group_key(request: TrackRequest) -> tuple:
+    return (request.event_source, request.event_source_id, request.test_event_code, request.partner_name)
+
+
+class TikTokClient:
+    """Posts Events API 2.0 requests. Thread-safe; share one per process."""
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        base_url: str = TikTokSettings.DEFAULT_BASE_URL,
+        api_version: str = TikTokSettings.DEFAULT_API_VERSION,
+        timeout: urllib3.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),
+        pool: urllib3.PoolManager | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        on_response: Callable[[float, int | None], None] | None = None,
+    ):
+        if not access_token:
+            raise ValueError("access_token is empty")
+        self._headers = {
+            "Access-Token": access_token,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        self.url = f"{base_url.rstrip('/')}/{api_version.strip('/')}/{TrackRequest.endpoint_path}"
+        self.timeout = timeout
+        self.retry = retry
+        self._pool = pool or shared_pool()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        # Called after every HTTP exchange with (seconds, TikTok code or None): a metrics seam.
+        self._on_response = on_response
+
+    @classmethod
+    def from_settings(cls, settings: TikTokSettings, **kwargs) -> TikTokClient:
+        return cls(settings.access_token, base_url=settings.base_url, api_version=settings.api_version, **kwargs)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"TikTokClient(url={self.url!r})"
+
+    # --- public API -----------------------------------------------------------------------
+
+    def send_events(
+        self,
+        events: Sequence[Event],
+        *,
+        event_source: EventSource = "web",
+        event_source_id: str,
+        test_event_code: str | None = None,
+        partner_name: str | None = None,
+        deadline: float | None = None,
+    ) -> SendResult:
+        """Send any number of events of one source, in requests of at most 1000."""
+        chunks = [
+            (list(range(start, min(start + MAX_EVENTS_PER_REQUEST, len(events)))))
+            for start in range(0, len(events), MAX_EVENTS_PER_REQUEST)
+        ]
+        header = {
+            "event_source": event_source,
+            "event_source_id": event_source_id,
+            "test_event_code": test_event_code,
+            "partner_name": partner_name,
+        }
+        result = SendResult()
+        for indexes in chunks:
+            self._deliver(header, [(i, events[i]) for i in indexes], result, deadline)
+        result.outcomes.sort(key=lambda o: o.index)
+        return result
+
+    def send(self, requests: Iterable[TrackRequest], *, deadline: float | None = None) -> SendResult:
+        """Send whole requests, regrouped by (event_source, event_source_id, test_event_code)
+        and re-chunked to at most 1000 events each. Outcome indexes count events across
+        `requests` in order."""
+        groups: dict[tuple, tuple[dict, list[tuple[int, Event]]]] = {}
+        position = 0
+        for request in requests:
+            header = request.model_dump(exclude={"data"})
+            bucket = groups.setdefault(_group_key(request), (header, []))[1]
+            for event in request.data:
+                bucket.append((position, event))
+                position += 1
+        result = SendResult()
+        for header, indexed in groups.values():
+            for start in range(0, len(indexed), MAX_EVENTS_PER_REQUEST):
+                self._deliver(header, indexed[start : start + MAX_EVENTS_PER_REQUEST], result, deadline)
+        result.outcomes.sort(key=lambda o: o.index)
+        return result
+
+    def track(self, request: TrackRequest, *, deadline: float | None = None) -> SendResult:
+        return self.send([request], deadline=deadline)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _deliver(self, header: dict, indexed: list[tuple[int, Event]], result: SendResult, deadline: float | None) -> None:
+        request = TrackRequest.model_construct(**header, data=[event for _, event in indexed])
+        reply = self._post_with_retries(request.to_json(), result, deadline)
+
+        def outcome(i: int, event: Event, status: Status, code=reply.code, message=reply.message) -> EventOutcome:
+            return EventOutcome(i, event.event_id, status, code, message, reply.request_id)
+
+        if reply.kind == "ok":
+            result.outcomes.extend(outcome(i, e, Status.DELIVERED) for i, e in indexed)
+        elif reply.kind == "partial":
+            failures = _partial_failures(reply.data, len(indexed))
+            for position, (i, e) in enumerate(indexed):
+                if position in failures:
+                    code, message = failures[position]
+                    result.outcomes.append(outcome(i, e, Status.REJECTED, code, message))
+                else:
+                    result.outcomes.append(outcome(i, e, Status.DELIVERED, SUCCESS, "OK"))
+        elif reply.kind == "reject" and reply.code in DATA_ERROR_CODES and len(indexed) > 1:
+            middle = len(indexed) // 2
+            self._deliver(header, indexed[:middle], result, deadline)
+            self._deliver(header, indexed[middle:], result, deadline)
+        else:
+            status = Status.REJECTED if reply.kind == "reject" else Status.FAILED_RETRYABLE
+            result.outcomes.extend(outcome(i, e, status) for i, e in indexed)
+
+    def _post_with_retries(self, body: bytes, result: SendResult, deadline: float | None) -> _Reply:
+        attempt = 0
+        while True:
+            reply = self._post_once(body)
+            result.requests_sent += 1
+            attempt += 1
+            if reply.kind != "retry" or attempt >= self.retry.max_attempts:
+                return reply
+            pause = self.retry.delay(attempt - 1, self._rng)
+            if deadline is not None and time.monotonic() + pause >= deadline:
+                return reply
+            self._sleep(pause)
+
+    def _post_once(self, body: bytes) -> _Reply:
+        started = time.perf_counter()
+        try:
+            response = self._pool.request(
+                "POST", self.url, body=body, headers=self._headers, timeout=self.timeout,
+                retries=False, redirect=False,
+            )
+        except urllib3.exceptions.TimeoutError as exc:
+            reply = _Reply("retry", message=f"timed out: {type(exc).__name__}")
+        except urllib3.exceptions.HTTPError as exc:
+            # Connection refused or reset, dropped mid-response, TLS failures.
+            reply = _Reply("retry", message=f"connection failed: {type(exc).__name__}")
+        else:
+            reply = _classify(response.status, response.data)
+        if self._on_response is not None:
+            self._on_response(time.perf_counter() - started, reply.code)
+        return reply
+
+
+def _classify(status: int, raw: bytes) -> _Reply:
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict) or not isinstance(payload.get("code"), int):
+        # A proxy's HTML error page, an empty body: only the HTTP status is known.
+        message = f"HTTP {status} with a non-JSON body"
+        if status == 429 or status >= 500 or 200 <= status < 300:
+            return _Reply("retry", message=message)
+        return _Reply("reject", message=message)
+    code = payload["code"]
+    message = str(payload.get("message") or "")[:500]
+    request_id = payload.get("request_id")
+    request_id = str(request_id) if request_id is not None else None
+    if code == SUCCESS and 200 <= status < 300:
+        return _Reply("ok", code, message, request_id)
+    if code == PARTIAL_SUCCESS:
+        return _Reply("partial", code, message, request_id, payload.get("data"))
+    if status == 429 or status >= 500 or is_retryable_code(code):
+        return _Reply("retry", code, message, request_id)
+    return _Reply("reject", code, message, request_id)
+
+
+def _partial_failures(data: object, size: int) -> dict[int, tuple[int | None, str]]:
+    """Per-event failures of a 20001 reply, by position in the request.
+
+    TikTok does not document the layout; this accepts any list of objects that carry an
+    `index` (or `event_index`) and optionally `code` and `message`, found directly in `data`
+    or under any of its keys. Events not named are treated as delivered.
+    """
+    candidates: list = []
+    if isinstance(data, list):
+        candidates = data
+    elif isinstance(data, dict):
+        for value in data.values():
+            if isinstance(value, list):
+                candidates.extend(value)
+    failures: dict[int, tuple[int | None, str]] = {}
+    for item in candidates:
+        if not isinstance(item, dict):
+            continue
+        index = item.get("index", item.get("event_index"))
+        if isinstance(index, int) and 0 <= index < size:
+            code = item.get("code")
+            failures[index] = (code if isinstance(code, int) else None, str(item.get("message") or "rejected")[:500])
+    return failures

@@ -1,0 +1,344 @@
+"""Pydantic v2 models of the TikTok Events API 2.0 request, `POST {base}/{version}/event/track/`.
+
+Validation *is* normalization: a `User` holds only hashed identifiers from the moment it is
+built, so no repr, log line or serialized body can carry a raw email, phone, name or zip.
+Unknown fields are errors that name the field; nothing is silently dropped.
+
+Every model raises `EventValidationError` (a `TikTokRelayError`) instead of pydantic's own
+error, with messages that never include the offending value.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from tiktok_relay.errors import EventValidationError
+from tiktok_relay.tiktok import normalize
+
+MAX_EVENTS_PER_REQUEST = 1000
+
+STANDARD_EVENTS = frozenset(
+    {
+        "AddPaymentInfo", "AddToCart", "AddToWishlist", "ApplicationApproval",
+        "CompleteRegistration", "Contact", "CustomizeProduct", "Download", "FindLocation",
+        "InitiateCheckout", "Lead", "Purchase", "Schedule", "Search", "StartTrial",
+        "SubmitApplication", "Subscribe", "ViewContent",
+    }
+)
+# Names TikTok renamed or soft-deprecated in 2025 but still accepts (converted on its side).
+LEGACY_EVENTS = frozenset({"CompletePayment", "PlaceAnOrder", "SubmitForm", "ClickButton"})
+_KNOWN_BY_LOWER = {name.lower(): name for name in STANDARD_EVENTS | LEGACY_EVENTS}
+
+EventSource = Literal["web", "app", "offline", "crm"]
+
+# Unix seconds before 2001-09-09 or after 2286 are almost surely a unit mistake.
+_MIN_EPOCH, _MAX_EPOCH = 1_000_000_000, 9_999_999_999
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_default=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise EventValidationError.from_pydantic(exc) from None
+
+    # Tell pydantic this __init__ only translates errors, so nested models keep being
+    # validated in pydantic-core (fast, with precise error locations) rather than through it.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any):  # type: ignore[override]
+        try:
+            return super().model_validate(obj, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise EventValidationError.from_pydantic(exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes, **kwargs: Any):  # type: ignore[override]
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise EventValidationError.from_pydantic(exc) from None
+
+    def wire(self) -> dict[str, Any]:
+        """The wire shape as plain JSON-able data: no nulls, no empty objects."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _str_id(value: Any) -> Any:
+    """Ids are strings on the wire; numbers (even beyond 2^53, given as int) become exact strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def _money(value: Any) -> Any:
+    """Money and quantities are numbers on the wire; decimal strings are accepted as input."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+StrId = Annotated[str, pydantic.BeforeValidator(_str_id)]
+Money = Annotated[float, pydantic.BeforeValidator(_money), Field(ge=0)]
+Hashes = list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
+Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class User(_Model):
+    """Who did it. Identifiers arrive raw or pre-hashed and are stored hashed.
+
+    `phone_region` is an input-only hint (ISO alpha-2) for national phone numbers; it is never
+    sent. Without it, the user's `country` and then the context's default region are tried.
+    """
+
+    phone_region: str | None = Field(default=None, exclude=True)
+    country: str | None = None
+    state: str | None = None
+    city: str | None = None
+    email: Hashes | None = None
+    phone: Hashes | None = None
+    external_id: Hashes | None = None
+    first_name: Hash | None = None
+    last_name: Hash | None = None
+    zip_code: Hash | None = None
+    ttclid: str | None = None
+    ttp: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    locale: str | None = None
+    idfa: str | None = None
+    idfv: str | None = None
+    gaid: str | None = None
+    att_status: Literal["AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE"] | None = None
+
+    @field_validator("country", "state", "city", mode="before")
+    @classmethod
+    def _place(cls, value: Any) -> str | None:
+        return normalize.normalize_place(value) if value is not None else None
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: Any) -> list[str] | None:
+        return normalize.hash_each(value, normalize.hash_email)
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: Any, info: ValidationInfo) -> list[str] | None:
+        hints = (info.data.get("phone_region"), info.data.get("country"), (info.context or {}).get("phone_region"))
+        region = next((r for r in map(normalize.normalize_region, hints) if r), None)
+        return normalize.hash_each(value, lambda item: normalize.hash_phone(item, region))
+
+    @field_validator("external_id", mode="before")
+    @classmethod
+    def _external_id(cls, value: Any) -> list[str] | None:
+        return normalize.hash_each(value, normalize.hash_external_id)
+
+    @field_validator("first_name", "last_name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str | None:
+        return normalize.hash_name(value) if value is not None else None
+
+    @field_validator("zip_code", mode="before")
+    @classmethod
+    def _zip(cls, value: Any) -> str | None:
+        return normalize.hash_zip(value) if value is not None else None
+
+    @field_validator("ip", mode="before")
+    @classmethod
+    def _ip(cls, value: Any) -> str | None:
+        return normalize.normalize_ip(value) if value is not None else None
+
+    @field_validator("ttclid", "ttp", "user_agent", "locale", "idfa", "idfv", "gaid", mode="before")
+    @classmethod
+    def _clear_text(cls, value: Any) -> Any:
+        # Sent as-is (never hashed); only surrounding whitespace goes, and empty means absent.
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("phone_region", mode="before")
+    @classmethod
+    def _region(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        region = normalize.normalize_region(value)
+        if region is None:
+            raise ValueError("not a known ISO 3166-1 alpha-2 region code")
+        return region
+
+    def __repr_args__(self):
+        # Hashes are not customer data, but keep reprs short and obviously safe.
+        return [(k, v) for k, v in super().__repr_args__() if v is not None]
+
+
+class Content(_Model):
+    content_id: StrId | None = None
+    content_type: Literal["product", "product_group"] | None = None
+    content_category: str | None = None
+    content_name: str | None = None
+    brand: str | None = None
+    price: Money | None = None
+    quantity: Annotated[int, Field(ge=0)] | None = None
+
+
+class Properties(_Model):
+    contents: list[Content] | None = None
+    content_type: Literal["product", "product_group"] | None = None
+    content_ids: list[StrId] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    value: Money | None = None
+    num_items: Annotated[int, Field(ge=0)] | None = None
+    order_id: StrId | None = None
+    shop_id: StrId | None = None
+    query: str | None = None
+    search_string: str | None = None
+    description: str | None = None
+    delivery_category: Literal["in_store", "curbside", "home_delivery"] | None = None
+    predicted_ltv: Money | None = None
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, value: Any) -> Any:
+        return (value.strip().upper() or None) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _content_type_everywhere(self) -> Properties:
+        # Events 2.0 clients disagree on where content_type goes (properties or each item);
+        # TikTok accepts both, so send it in both places.
+        if self.content_type and self.contents:
+            for item in self.contents:
+                if item.content_type is None:
+                    item.content_type = self.content_type
+        if self.contents == []:
+            self.contents = None
+        return self
+
+
+class Page(_Model):
+    url: str | None = None
+    referrer: str | None = None
+
+
+class Lead(_Model):
+    lead_id: StrId | None = None
+    lead_event_source: str | None = None
+
+
+class App(_Model):
+    app_id: StrId
+    app_name: str | None = None
+    app_version: str | None = None
+
+
+class Ad(_Model):
+    callback: str | None = None
+    campaign_id: StrId | None = None
+    ad_id: StrId | None = None
+    creative_id: StrId | None = None
+    is_retargeting: bool | None = None
+    attributed: bool | None = None
+    attribution_type: str | None = None
+    attribution_provider: str | None = None
+
+
+def _unix_seconds(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be unix seconds, a datetime or an ISO 8601 string")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            value = int(text)
+        else:
+            try:
+                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError("must be unix seconds or an ISO 8601 date-time") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("date-time has no timezone; add one (e.g. +00:00) or give unix seconds")
+        return int(value.timestamp())
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    if isinstance(value, int):
+        if value > _MAX_EPOCH * 100:
+            raise ValueError("looks like milliseconds; give unix seconds")
+        if not _MIN_EPOCH <= value <= _MAX_EPOCH:
+            raise ValueError("is not a plausible unix time in seconds")
+    return value
+
+
+class Event(_Model):
+    """One `data[]` item."""
+
+    event: str
+    event_time: Annotated[int, pydantic.BeforeValidator(_unix_seconds)]
+    event_id: StrId | None = None
+    user: User | None = None
+    properties: Properties | None = None
+    page: Page | None = None
+    limited_data_use: bool | None = None
+    lead: Lead | None = None
+    app: App | None = None
+    ad: Ad | None = None
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _event_name(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = value.strip()
+        if not name:
+            raise ValueError("event name is empty")
+        known = _KNOWN_BY_LOWER.get(name.lower())
+        if known and known != name:
+            raise ValueError(f"event names are case-sensitive: use {known!r}")
+        return name
+
+    @model_validator(mode="after")
+    def _drop_empty_objects(self) -> Event:
+        for name in ("user", "properties", "page", "lead", "ad"):
+            block = getattr(self, name)
+            if block is not None and not block.model_dump(exclude_none=True):
+                setattr(self, name, None)
+        return self
+
+    @property
+    def is_standard(self) -> bool:
+        return self.event in STANDARD_EVENTS or self.event in LEGACY_EVENTS
+
+
+class TrackRequest(_Model):
+    """A whole request body. `test_event_code` lives here, never inside `data`."""
+
+    event_source: EventSource
+    event_source_id: Annotated[str, Field(min_length=1)]
+    test_event_code: str | None = None
+    partner_name: str | None = None
+    data: Annotated[list[Event], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)]
+
+    endpoint_path: ClassVar[str] = "event/track/"
+
+    @field_validator("event_source_id", "test_event_code", "partner_name", mode="before")
+    @classmethod
+    def _trim(cls, value: Any) -> Any:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    def to_json(self) -> bytes:
+        """Compact JSON bytes in the exact wire shape: no nulls, no empty objects."""
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
