@@ -1,0 +1,116 @@
+"""Mapping settings for Shopify, from the environment (the SAM template sets the same names).
+
+| Variable              | Meaning                                                         | Default                      |
+|-----------------------|-----------------------------------------------------------------|------------------------------|
+| SHOPIFY_TOPIC_EVENTS  | overrides of the topic table: `topic=Event` pairs, comma-       | unset (the table below)      |
+|                       | separated; `none` sends nothing, e.g. `orders/create=PlaceAnOrder` |                           |
+| SHOPIFY_CURRENCY      | `shop` (total_price + currency) or `presentment` (what the buyer saw) | shop                   |
+| SHOPIFY_CONTENT_ID    | which line-item field becomes content_id, in order of preference | variant_id,product_id,sku   |
+| TIKTOK_PHONE_REGION   | region for phone numbers without +country code and no address country | unset                  |
+| TIKTOK_TEST_EVENT_CODE| sends everything as TikTok test events, test orders included     | unset (test orders skipped)  |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from tiktok_relay.config import env_value
+from tiktok_relay.errors import ConfigurationError
+
+# Shopify topic -> TikTok event; None means acknowledged, nothing sent. Topics not listed: none.
+DEFAULT_TOPIC_EVENTS: Mapping[str, str | None] = MappingProxyType(
+    {
+        "orders/paid": "Purchase",
+        "orders/create": None,  # orders/paid is the purchase signal; set to Purchase or PlaceAnOrder if wanted
+        "checkouts/create": "InitiateCheckout",
+        "checkouts/update": "InitiateCheckout",
+        "carts/create": "AddToCart",
+        "carts/update": "AddToCart",
+        "customers/create": "CompleteRegistration",
+        "refunds/create": None,
+        "orders/cancelled": None,
+    }
+)
+# What each topic may be switched to. orders/create can be a purchase or an order placed.
+ALLOWED_TOPIC_EVENTS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "orders/paid": frozenset({"Purchase", "CompletePayment", "PlaceAnOrder"}),
+        "orders/create": frozenset({"Purchase", "CompletePayment", "PlaceAnOrder"}),
+        "checkouts/create": frozenset({"InitiateCheckout"}),
+        "checkouts/update": frozenset({"InitiateCheckout"}),
+        "carts/create": frozenset({"AddToCart"}),
+        "carts/update": frozenset({"AddToCart"}),
+        "customers/create": frozenset({"CompleteRegistration"}),
+    }
+)
+CONTENT_ID_FIELDS = ("variant_id", "product_id", "sku")
+
+
+def parse_topic_events(text: str | None) -> dict[str, str | None]:
+    """The default table with `topic=Event,...` overrides applied. Errors name the bad pair."""
+    table = dict(DEFAULT_TOPIC_EVENTS)
+    for pair in (text or "").split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        topic, sep, event = (part.strip() for part in pair.partition("="))
+        if not sep or not topic or not event:
+            raise ConfigurationError(f"SHOPIFY_TOPIC_EVENTS: {pair!r} is not topic=Event")
+        topic = topic.lower()
+        if event.lower() == "none":
+            table[topic] = None
+            continue
+        allowed = ALLOWED_TOPIC_EVENTS.get(topic)
+        if allowed is None:
+            raise ConfigurationError(
+                f"SHOPIFY_TOPIC_EVENTS: topic {topic!r} cannot be mapped; known topics: {', '.join(sorted(ALLOWED_TOPIC_EVENTS))}"
+            )
+        if event not in allowed:
+            raise ConfigurationError(
+                f"SHOPIFY_TOPIC_EVENTS: {topic} can be {', '.join(sorted(allowed))} or none, not {event!r}"
+            )
+        table[topic] = event
+    return table
+
+
+@dataclass(frozen=True)
+class ShopifySettings:
+    topic_events: Mapping[str, str | None] = field(default_factory=lambda: dict(DEFAULT_TOPIC_EVENTS))
+    currency: Literal["shop", "presentment"] = "shop"
+    content_id_fields: tuple[str, ...] = CONTENT_ID_FIELDS
+    phone_region: str | None = None
+    test_event_code: str | None = None
+
+    def event_for(self, topic: str) -> str | None:
+        return self.topic_events.get(topic.strip().lower())
+
+    @property
+    def mapped_topics(self) -> list[str]:
+        """Topics that produce an event: what `register` subscribes by default."""
+        return sorted(topic for topic, event in self.topic_events.items() if event)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ShopifySettings:
+        env = os.environ if env is None else env
+        currency = (env_value(env, "SHOPIFY_CURRENCY") or "shop").lower()
+        if currency not in ("shop", "presentment"):
+            raise ConfigurationError("SHOPIFY_CURRENCY must be shop or presentment")
+        fields = CONTENT_ID_FIELDS
+        if (raw := env_value(env, "SHOPIFY_CONTENT_ID")) is not None:
+            fields = tuple(f.strip().lower() for f in raw.split(",") if f.strip())
+            unknown = [f for f in fields if f not in CONTENT_ID_FIELDS]
+            if unknown or not fields:
+                raise ConfigurationError(
+                    f"SHOPIFY_CONTENT_ID must list some of {', '.join(CONTENT_ID_FIELDS)} (comma-separated)"
+                )
+        return cls(
+            topic_events=parse_topic_events(env_value(env, "SHOPIFY_TOPIC_EVENTS")),
+            currency=currency,  # type: ignore[arg-type]
+            content_id_fields=fields,
+            phone_region=env_value(env, "TIKTOK_PHONE_REGION"),
+            test_event_code=env_value(env, "TIKTOK_TEST_EVENT_CODE"),
+        )

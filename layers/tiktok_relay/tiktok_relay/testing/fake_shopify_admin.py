@@ -1,0 +1,443 @@
+"""A fake Shopify GraphQL Admin API (webhook subscriptions only) over real HTTP on 127.0.0.1.
+
+It serves `POST /admin/api/<version>/graphql.json` the way Shopify does for the two operations
+`tiktok-relay register shopify` uses:
+
+* `webhookSubscriptions(first:, after:)`: this app's subscriptions, paginated with opaque cursors
+  (`page_size` caps a page, so a handful of subscriptions exercises pagination);
+* `webhookSubscriptionCreate(topic:, webhookSubscription:)`: records the subscription, or answers
+  `userErrors` for an invalid address or an existing (topic, address), and an ACCESS_DENIED
+  GraphQL error when the token lacks the topic's access scope (`scopes`).
+
+It checks the `X-Shopify-Access-Token` header (HTTP 401 with Shopify's text otherwise) and the
+path (404). Before 2025-10 the schema has no `uri` field: asking for it is a GraphQL error there,
+as it would be on Shopify, and subscriptions carry `callbackUrl` / `endpoint` instead.
+
+Faults, for the next requests in order (`fake.fail_next("http429", None, "http503")`, None: no fault):
+    "http429", "http503": that status with Retry-After (`retry_after`, default 0 s)
+    "http500", "http502": that status with an HTML page and no Retry-After
+    "throttled":          HTTP 200 with a GraphQL THROTTLED error, as Shopify's cost limiter answers
+    "drop":               closes the connection without answering
+    "http502-after":      handles the request (a create is recorded), then answers 502
+
+    with FakeShopifyAdmin(page_size=2) as fake:
+        fake.add_subscription("ORDERS_PAID", "https://example.com/hook")
+        env = {"SHOPIFY_ADMIN_BASE_URL": fake.base_url, "SHOPIFY_ADMIN_ACCESS_TOKEN": fake.access_token}
+
+Run by hand: `python -m tiktok_relay.testing.fake_shopify_admin --port 8766`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+DEFAULT_TOKEN = "shpat_fake_admin_token"
+DEFAULT_SCOPES = ("read_orders", "read_customers")
+FAULTS = ("http429", "http500", "http502", "http503", "throttled", "drop", "http502-after")
+URI_FIELD_SINCE = "2025-10"
+MAX_PAGE = 250
+
+_PATH = re.compile(r"^/admin/api/(?P<version>\d{4}-\d{2}|unstable)/graphql\.json$")
+_INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+_HTML = {
+    500: b"<html><body><h1>500 Internal Server Error</h1></body></html>",
+    502: b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+    503: b"<html><body><h1>503 Service Unavailable</h1></body></html>",
+}
+# A subset of the real WebhookSubscriptionTopic enum, and the scope each needs.
+TOPIC_SCOPES: dict[str, str | None] = {
+    **{f"ORDERS_{t}": "read_orders" for t in (
+        "CREATE", "PAID", "UPDATED", "CANCELLED", "FULFILLED", "PARTIALLY_FULFILLED", "DELETE", "EDITED")},
+    **{f"CHECKOUTS_{t}": "read_orders" for t in ("CREATE", "UPDATE", "DELETE")},
+    **{f"CARTS_{t}": "read_orders" for t in ("CREATE", "UPDATE")},
+    "REFUNDS_CREATE": "read_orders",
+    **{f"CUSTOMERS_{t}": "read_customers" for t in ("CREATE", "UPDATE", "DELETE", "ENABLE", "DISABLE")},
+    **{f"PRODUCTS_{t}": "read_products" for t in ("CREATE", "UPDATE", "DELETE")},
+    "APP_UNINSTALLED": None,
+    "SHOP_UPDATE": None,
+}
+
+
+@dataclass
+class Call:
+    """One request the fake answered, kept for assertions."""
+
+    operation: str | None  # "list", "create", or None (refused before GraphQL)
+    api_version: str | None
+    variables: dict
+    status: int
+    fault: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cursor(number: int) -> str:
+    return base64.b64encode(json.dumps({"last_id": number}).encode()).decode()
+
+
+def _cursor_id(cursor: str) -> int:
+    return int(json.loads(base64.b64decode(cursor.encode(), validate=True))["last_id"])
+
+
+def _scope_granted(needed: str | None, granted: set[str]) -> bool:
+    return needed is None or needed in granted or needed.replace("read_", "write_", 1) in granted
+
+
+def _gql_error(message: str, code: str, **extra) -> dict:
+    return {"message": message, "extensions": {"code": code, **extra}}
+
+
+class FakeShopifyAdmin:
+    """Start with `with FakeShopifyAdmin() as fake:`; point clients at `fake.base_url` (it replaces
+    `https://{shop}`) with `fake.access_token`."""
+
+    def __init__(self, access_token: str = DEFAULT_TOKEN, *, scopes: Iterable[str] = DEFAULT_SCOPES,
+                 page_size: int = 100, https_only: bool = False, retry_after: str = "0", port: int = 0):
+        self.access_token = access_token
+        self.scopes = set(scopes)
+        self.page_size = page_size
+        # Shopify accepts only https addresses; by default the fake also takes http to localhost
+        # so a local receiver (`tiktok-relay serve`) can be registered against it.
+        self.https_only = https_only
+        self.retry_after = retry_after
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._queued: list[str | None] = []
+        self.subscriptions: list[dict] = []  # every subscription, oldest first
+        self.created: list[dict] = []  # the ones made through webhookSubscriptionCreate
+        self.calls: list[Call] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeShopifyAdmin:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-shopify-admin", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def __enter__(self) -> FakeShopifyAdmin:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- behaviour ------------------------------------------------------------------------
+
+    def add_subscription(self, topic: str, uri: str, *, fmt: str = "JSON") -> dict:
+        """A subscription that already exists (made by an earlier run, or another tool)."""
+        with self._lock:
+            return self._store(topic, uri, fmt)
+
+    def fail_next(self, *faults: str | None) -> None:
+        """Faults for the next requests, in order; None answers that request normally."""
+        unknown = [f for f in faults if f is not None and f not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault(s) {unknown}; known: {FAULTS}")
+        with self._lock:
+            self._queued.extend(faults)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._queued.clear()
+            self.subscriptions.clear()
+            self.created.clear()
+            self.calls.clear()
+
+    # --- what it saw ----------------------------------------------------------------------
+
+    def pairs(self) -> set[tuple[str, str]]:
+        """(topic, uri) of every subscription."""
+        with self._lock:
+            return {(s["topic"], s["uri"]) for s in self.subscriptions}
+
+    def created_topics(self) -> list[str]:
+        with self._lock:
+            return [s["topic"] for s in self.created]
+
+    def calls_of(self, operation: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.operation == operation]
+
+    # --- GraphQL --------------------------------------------------------------------------
+
+    def _store(self, topic: str, uri: str, fmt: str) -> dict:
+        number = self._next_id
+        self._next_id += 1
+        now = _now()
+        subscription = {"number": number, "id": f"gid://shopify/WebhookSubscription/{number}", "topic": topic,
+                        "uri": uri, "format": fmt, "createdAt": now, "updatedAt": now}
+        self.subscriptions.append(subscription)
+        return subscription
+
+    @staticmethod
+    def _node(subscription: dict, version: str) -> dict:
+        node = {
+            "id": subscription["id"],
+            "topic": subscription["topic"],
+            "format": subscription["format"],
+            "createdAt": subscription["createdAt"],
+            "updatedAt": subscription["updatedAt"],
+            "callbackUrl": subscription["uri"],
+            "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": subscription["uri"]},
+        }
+        if version == "unstable" or version >= URI_FIELD_SINCE:
+            node["uri"] = subscription["uri"]
+        return node
+
+    def answer(self, version: str, body: object) -> tuple[str | None, dict]:
+        """The GraphQL answer (always HTTP 200) to one request body, and its operation."""
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return None, {"errors": [_gql_error("No query string was present", "BAD_REQUEST")]}
+        query = body["query"]
+        variables = body.get("variables") or {}
+        if not isinstance(variables, dict):
+            return None, {"errors": [_gql_error("Variables must be a JSON object", "BAD_REQUEST")]}
+        has_uri = version == "unstable" or version >= URI_FIELD_SINCE
+        if not has_uri and re.search(r"\buri\b", query):
+            return None, {"errors": [_gql_error("Field 'uri' doesn't exist on type 'WebhookSubscription'",
+                                                "undefinedField", typeName="WebhookSubscription",
+                                                fieldName="uri")]}
+        if "webhookSubscriptionCreate" in query:
+            return "create", self._create(version, has_uri, variables)
+        if "webhookSubscriptions" in query:
+            return "list", self._list(version, variables)
+        return None, {"errors": [_gql_error("This fake serves only webhookSubscriptions and "
+                                            "webhookSubscriptionCreate", "NOT_SUPPORTED_BY_FAKE")]}
+
+    def _list(self, version: str, variables: dict) -> dict:
+        first = variables.get("first")
+        if not isinstance(first, int) or isinstance(first, bool) or not 1 <= first <= MAX_PAGE:
+            return {"errors": [_gql_error(f"you must provide one of first or last, at most {MAX_PAGE}",
+                                          "BAD_REQUEST")]}
+        after = variables.get("after")
+        with self._lock:
+            items = sorted(self.subscriptions, key=lambda s: s["number"])
+            if after is not None:
+                try:
+                    last_id = _cursor_id(after)
+                except (ValueError, KeyError, TypeError):
+                    return {"errors": [_gql_error("Invalid cursor for current pagination sort.", "BAD_REQUEST")]}
+                items = [s for s in items if s["number"] > last_id]
+            page = items[: min(first, self.page_size)]
+            more = len(items) > len(page)
+            nodes = [self._node(s, version) for s in page]
+            cursors = [_cursor(s["number"]) for s in page]
+        return {"data": {"webhookSubscriptions": {
+            "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes)],
+            "nodes": nodes,
+            "pageInfo": {"hasNextPage": more, "hasPreviousPage": after is not None,
+                         "startCursor": cursors[0] if cursors else None,
+                         "endCursor": cursors[-1] if cursors else None},
+        }}}
+
+    def _address_problem(self, address: object) -> str | None:
+        if not isinstance(address, str) or not address.strip():
+            return "Address can't be blank"
+        if address.startswith(("pubsub://", "arn:aws:events:")):
+            return None
+        try:
+            parts = urlsplit(address)
+            host = parts.hostname or ""
+        except ValueError:
+            return "Address is invalid"
+        if parts.scheme not in ("http", "https") or not host:
+            return "Address is invalid"
+        if host == "shopify.com" or host.endswith(".shopify.com") or host.endswith(".myshopify.com"):
+            return "Address cannot be a Shopify or an internal domain"
+        if parts.scheme == "http" and (self.https_only or host not in ("localhost", "127.0.0.1")):
+            return "Address protocol http:// is not supported"
+        return None
+
+    def _create(self, version: str, has_uri: bool, variables: dict) -> dict:
+        topic = variables.get("topic")
+        if topic not in TOPIC_SCOPES:
+            return {"errors": [_gql_error(
+                "Variable $topic of type WebhookSubscriptionTopic! was provided invalid value",
+                "INVALID_VARIABLE", value=topic, problems=[{"path": [], "explanation": "Expected a valid topic"}])]}
+        needed = TOPIC_SCOPES[topic]
+        with self._lock:
+            granted = set(self.scopes)
+        if not _scope_granted(needed, granted):
+            return {
+                "data": {"webhookSubscriptionCreate": None},
+                "errors": [{
+                    "message": f"Access denied for webhookSubscriptionCreate field. Required access: `{needed}` "
+                               "access scope.",
+                    "locations": [{"line": 2, "column": 3}],
+                    "path": ["webhookSubscriptionCreate"],
+                    "extensions": {"code": "ACCESS_DENIED",
+                                   "documentation": "https://shopify.dev/api/usage/access-scopes",
+                                   "requiredAccess": f"`{needed}` access scope."},
+                }],
+            }
+        given = variables.get("webhookSubscription")
+        if not isinstance(given, dict):
+            return {"errors": [_gql_error("Variable $webhookSubscription of type WebhookSubscriptionInput! was "
+                                          "provided invalid value", "INVALID_VARIABLE")]}
+        if "uri" in given and not has_uri:
+            return {"errors": [_gql_error("Variable $webhookSubscription of type WebhookSubscriptionInput! was "
+                                          "provided invalid value for uri (Field is not defined on "
+                                          "WebhookSubscriptionInput)", "INVALID_VARIABLE")]}
+        key = "uri" if "uri" in given else "callbackUrl"
+        address = given.get(key)
+        fmt = given.get("format", "JSON")
+
+        def user_error(message: str, *fields: str) -> dict:
+            return {"data": {"webhookSubscriptionCreate": {
+                "webhookSubscription": None,
+                "userErrors": [{"field": ["webhookSubscription", *fields], "message": message}],
+            }}}
+
+        if fmt not in ("JSON", "XML"):
+            return {"errors": [_gql_error("Variable $webhookSubscription of type WebhookSubscriptionInput! was "
+                                          "provided invalid value for format", "INVALID_VARIABLE")]}
+        problem = self._address_problem(address)
+        if problem:
+            return user_error(problem, key)
+        with self._lock:
+            if any(s["topic"] == topic and s["uri"] == address for s in self.subscriptions):
+                return user_error("Address for this topic has already been taken", key)
+            subscription = self._store(topic, address, fmt)
+            self.created.append(subscription)
+            node = self._node(subscription, version)
+        return {"data": {"webhookSubscriptionCreate": {"webhookSubscription": node, "userErrors": []}}}
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def _next_fault(self) -> str | None:
+        with self._lock:
+            return self._queued.pop(0) if self._queued else None
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str = "application/json",
+                      headers: dict | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                self._send(status, json.dumps(payload).encode(), headers=headers)
+
+            def do_GET(self):
+                self._json(405, {"errors": "Method Not Allowed"})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                match = _PATH.match(self.path.split("?")[0])
+                if not match:
+                    fake._record(Call(None, None, {}, 404))
+                    return self._json(404, {"errors": "Not Found"})
+                version = match["version"]
+                if self.headers.get("X-Shopify-Access-Token") != fake.access_token:
+                    fake._record(Call(None, version, {}, 401))
+                    return self._json(401, {"errors": _INVALID_TOKEN})
+                fault = fake._next_fault()
+                if fault == "drop":
+                    fake._record(Call(None, version, {}, 0, fault))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if fault in ("http429", "http500", "http502", "http503"):
+                    status = int(fault[4:])
+                    fake._record(Call(None, version, {}, status, fault))
+                    if status == 429:
+                        return self._json(429, {"errors": "Exceeded 2 calls per second for api client. Reduce "
+                                                          "request rates to resume uninterrupted service."},
+                                          {"Retry-After": fake.retry_after})
+                    extra = {"Retry-After": fake.retry_after} if status == 503 else None
+                    return self._send(status, _HTML[status], "text/html", extra)
+                if fault == "throttled":
+                    fake._record(Call(None, version, {}, 200, fault))
+                    return self._json(200, {
+                        "errors": [{"message": "Throttled", "extensions": {
+                            "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+                        "extensions": {"cost": {"requestedQueryCost": 12, "actualQueryCost": None,
+                                                "throttleStatus": {"maximumAvailable": 2000.0,
+                                                                   "currentlyAvailable": 10,
+                                                                   "restoreRate": 100.0}}},
+                    })
+                try:
+                    body = json.loads(raw)
+                except (ValueError, UnicodeDecodeError):
+                    fake._record(Call(None, version, {}, 400))
+                    return self._json(400, {"errors": {"query": "Required parameter missing or invalid"}})
+                operation, payload = fake.answer(version, body)
+                variables = body.get("variables") if isinstance(body, dict) else None
+                status = 502 if fault == "http502-after" else 200
+                fake._record(Call(operation, version, variables if isinstance(variables, dict) else {}, status,
+                                  fault))
+                if status == 502:
+                    return self._send(502, _HTML[502], "text/html")
+                self._json(200, payload)
+
+        return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Serve a fake Shopify Admin GraphQL API on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument("--scopes", default=",".join(DEFAULT_SCOPES), help="granted access scopes, comma-separated")
+    parser.add_argument("--page-size", type=int, default=100)
+    args = parser.parse_args(argv)
+    fake = FakeShopifyAdmin(args.token, scopes=[s for s in args.scopes.split(",") if s],
+                            page_size=args.page_size, port=args.port)
+    print(f"fake Shopify Admin API listening on {fake.base_url}\n"
+          f"  export SHOPIFY_ADMIN_BASE_URL={fake.base_url}\n"
+          f"  export SHOPIFY_ADMIN_ACCESS_TOKEN={fake.access_token}\n"
+          "Ctrl-C stops", flush=True)
+    try:
+        fake.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
