@@ -35,6 +35,17 @@ def require(env: Mapping[str, str], name: str, purpose: str) -> str:
     return value
 
 
+def phone_region_from_env(env: Mapping[str, str]) -> str | None:
+    """TIKTOK_PHONE_REGION, checked now: a typo would otherwise silently disable the default region."""
+    region = env_value(env, "TIKTOK_PHONE_REGION")
+    if region is not None:
+        from tiktok_relay.tiktok.normalize import normalize_region
+
+        if normalize_region(region) is None:
+            raise ConfigurationError("TIKTOK_PHONE_REGION must be an ISO 3166-1 alpha-2 region code such as US")
+    return region
+
+
 @dataclass(frozen=True)
 class TikTokSettings:
     DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api"
@@ -62,7 +73,7 @@ class TikTokSettings:
             api_version=version,
             test_event_code=env_value(env, "TIKTOK_TEST_EVENT_CODE"),
             base_url=base_url,
-            phone_region=env_value(env, "TIKTOK_PHONE_REGION"),
+            phone_region=phone_region_from_env(env),
         )
 
     def require_token(self) -> str:

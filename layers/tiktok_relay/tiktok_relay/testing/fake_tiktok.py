@@ -178,7 +178,9 @@ class FakeTikTok:
         return f"http://127.0.0.1:{self.port}/open_api"
 
     def start(self) -> FakeTikTok:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-tiktok", daemon=True)
+        # A short poll interval: stop() (shutdown) otherwise waits up to 0.5 s, once per test.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-tiktok", daemon=True)
         self._thread.start()
         return self
 
@@ -293,6 +295,9 @@ class FakeTikTok:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as separate writes; without TCP_NODELAY each keep-alive
+            # reply waits ~40 ms for the client's delayed ACK (Nagle).
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # keep test output quiet
                 pass

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import urllib3
 
 from tiktok_relay.config import TikTokSettings
+from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Event, EventSource, TrackRequest
 
 SUCCESS = 0
@@ -62,6 +63,7 @@ class EventOutcome:
 class SendResult:
     outcomes: list[EventOutcome] = field(default_factory=list)
     requests_sent: int = 0
+    latencies: list[float] = field(default_factory=list)  # seconds per HTTP exchange, for metrics
 
     def _with(self, status: Status) -> list[EventOutcome]:
         return [o for o in self.outcomes if o.status is status]
@@ -150,10 +152,9 @@ class TikTokClient:
         pool: urllib3.PoolManager | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
-        on_response: Callable[[float, int | None], None] | None = None,
     ):
         if not access_token:
-            raise ValueError("access_token is empty")
+            raise ConfigurationError("the TikTok access token is empty (TIKTOK_ACCESS_TOKEN)")
         self._headers = {
             "Access-Token": access_token,
             "Content-Type": "application/json",
@@ -165,8 +166,6 @@ class TikTokClient:
         self._pool = pool or shared_pool()
         self._sleep = sleep
         self._rng = rng or random.Random()
-        # Called after every HTTP exchange with (seconds, TikTok code or None): a metrics seam.
-        self._on_response = on_response
 
     @classmethod
     def from_settings(cls, settings: TikTokSettings, **kwargs) -> TikTokClient:
@@ -187,7 +186,10 @@ class TikTokClient:
         partner_name: str | None = None,
         deadline: float | None = None,
     ) -> SendResult:
-        """Send any number of events of one source, in requests of at most 1000."""
+        """Send any number of events of one source, in requests of at most 1000.
+
+        `deadline` is a `time.monotonic()` value: no retry starts after it (Lambda passes its
+        remaining time, so retries never outlive the invocation)."""
         chunks = [
             (list(range(start, min(start + MAX_EVENTS_PER_REQUEST, len(events)))))
             for start in range(0, len(events), MAX_EVENTS_PER_REQUEST)
@@ -256,7 +258,9 @@ class TikTokClient:
     def _post_with_retries(self, body: bytes, result: SendResult, deadline: float | None) -> _Reply:
         attempt = 0
         while True:
+            started = time.perf_counter()
             reply = self._post_once(body)
+            result.latencies.append(time.perf_counter() - started)
             result.requests_sent += 1
             attempt += 1
             if reply.kind != "retry" or attempt >= self.retry.max_attempts:
@@ -267,12 +271,14 @@ class TikTokClient:
             self._sleep(pause)
 
     def _post_once(self, body: bytes) -> _Reply:
-        started = time.perf_counter()
         try:
             response = self._pool.request(
                 "POST", self.url, body=body, headers=self._headers, timeout=self.timeout,
                 retries=False, redirect=False,
             )
+        except urllib3.exceptions.NewConnectionError as exc:
+            # Before TimeoutError: urllib3 2 derives NewConnectionError (refused, unreachable) from it.
+            reply = _Reply("retry", message=f"connection failed: {type(exc).__name__}")
         except urllib3.exceptions.TimeoutError as exc:
             reply = _Reply("retry", message=f"timed out: {type(exc).__name__}")
         except urllib3.exceptions.HTTPError as exc:
@@ -280,8 +286,6 @@ class TikTokClient:
             reply = _Reply("retry", message=f"connection failed: {type(exc).__name__}")
         else:
             reply = _classify(response.status, response.data)
-        if self._on_response is not None:
-            self._on_response(time.perf_counter() - started, reply.code)
         return reply
 
 

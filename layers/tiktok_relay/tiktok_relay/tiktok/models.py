@@ -85,6 +85,8 @@ def _str_id(value: Any) -> Any:
 
 def _money(value: Any) -> Any:
     """Money and quantities are numbers on the wire; decimal strings are accepted as input."""
+    if isinstance(value, bool):  # pydantic's lax mode would turn true into 1.0
+        raise ValueError("must be a number, not a boolean")
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -96,8 +98,15 @@ def _money(value: Any) -> Any:
     return value
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not a boolean")
+    return value
+
+
 StrId = Annotated[str, pydantic.BeforeValidator(_str_id)]
 Money = Annotated[float, pydantic.BeforeValidator(_money), Field(ge=0)]
+Count = Annotated[int, pydantic.BeforeValidator(_not_bool), Field(ge=0)]
 Hashes = list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
@@ -142,8 +151,11 @@ class User(_Model):
     @field_validator("phone", mode="before")
     @classmethod
     def _phone(cls, value: Any, info: ValidationInfo) -> list[str] | None:
-        hints = (info.data.get("phone_region"), info.data.get("country"), (info.context or {}).get("phone_region"))
-        region = next((r for r in map(normalize.normalize_region, hints) if r), None)
+        data = info.data
+        region = None  # the first hint that is a known region
+        for hint in (data.get("phone_region"), data.get("country"), (info.context or {}).get("phone_region")):
+            if hint is not None and (region := normalize.normalize_region(hint)):
+                break
         return normalize.hash_each(value, lambda item: normalize.hash_phone(item, region))
 
     @field_validator("external_id", mode="before")
@@ -194,7 +206,7 @@ class Content(_Model):
     content_name: str | None = None
     brand: str | None = None
     price: Money | None = None
-    quantity: Annotated[int, Field(ge=0)] | None = None
+    quantity: Count | None = None
 
 
 class Properties(_Model):
@@ -203,7 +215,7 @@ class Properties(_Model):
     content_ids: list[StrId] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     value: Money | None = None
-    num_items: Annotated[int, Field(ge=0)] | None = None
+    num_items: Count | None = None
     order_id: StrId | None = None
     shop_id: StrId | None = None
     query: str | None = None
@@ -221,11 +233,15 @@ class Properties(_Model):
     def _content_type_everywhere(self) -> Properties:
         # Events 2.0 clients disagree on where content_type goes (properties or each item);
         # TikTok accepts both, so send it in both places.
-        if self.content_type and self.contents:
-            for item in self.contents:
+        content_type, contents = self.content_type, self.contents
+        if content_type and contents:
+            for item in contents:
                 if item.content_type is None:
-                    item.content_type = self.content_type
-        if self.contents == []:
+                    # What pydantic's __setattr__ does for a field (no validate_assignment), inlined:
+                    # this runs for every line item of every event.
+                    item.__dict__["content_type"] = content_type
+                    item.__pydantic_fields_set__.add("content_type")
+        if contents == []:
             self.contents = None
         return self
 
@@ -262,7 +278,7 @@ def _unix_seconds(value: Any) -> Any:
         raise ValueError("must be unix seconds, a datetime or an ISO 8601 string")
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        if text.isdecimal():  # not isdigit(): int() refuses digits like '²' with a message echoing them
             value = int(text)
         else:
             try:
@@ -272,7 +288,10 @@ def _unix_seconds(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("date-time has no timezone; add one (e.g. +00:00) or give unix seconds")
-        return int(value.timestamp())
+        try:
+            value = int(value.timestamp())  # then range-checked below like any unix time
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("is not a plausible unix time in seconds") from None
     if isinstance(value, float) and math.isfinite(value):
         value = int(value)
     if isinstance(value, int):
@@ -281,6 +300,26 @@ def _unix_seconds(value: Any) -> Any:
         if not _MIN_EPOCH <= value <= _MAX_EPOCH:
             raise ValueError("is not a plausible unix time in seconds")
     return value
+
+
+_DUMPED_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _dumps_nothing(model: BaseModel) -> bool:
+    """Whether `model.model_dump(exclude_none=True)` is {}, i.e. every field it would dump is None.
+
+    The same answer as dumping (models forbid extra fields), without building the dict: this
+    runs for every block of every event.
+    """
+    cls = type(model)
+    names = _DUMPED_FIELDS.get(cls)
+    if names is None:
+        names = _DUMPED_FIELDS[cls] = tuple(n for n, f in cls.model_fields.items() if not f.exclude)
+    values = model.__dict__
+    for name in names:
+        if values[name] is not None:
+            return False
+    return True
 
 
 class Event(_Model):
@@ -312,9 +351,10 @@ class Event(_Model):
 
     @model_validator(mode="after")
     def _drop_empty_objects(self) -> Event:
+        values = self.__dict__
         for name in ("user", "properties", "page", "lead", "ad"):
-            block = getattr(self, name)
-            if block is not None and not block.model_dump(exclude_none=True):
+            block = values[name]
+            if block is not None and _dumps_nothing(block):
                 setattr(self, name, None)
         return self
 

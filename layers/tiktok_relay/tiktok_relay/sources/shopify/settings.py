@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from tiktok_relay.config import env_value
+from tiktok_relay.config import env_value, phone_region_from_env
 from tiktok_relay.errors import ConfigurationError
 
 # Shopify topic -> TikTok event; None means acknowledged, nothing sent. Topics not listed: none.
@@ -111,6 +111,6 @@ class ShopifySettings:
             topic_events=parse_topic_events(env_value(env, "SHOPIFY_TOPIC_EVENTS")),
             currency=currency,  # type: ignore[arg-type]
             content_id_fields=fields,
-            phone_region=env_value(env, "TIKTOK_PHONE_REGION"),
+            phone_region=phone_region_from_env(env),
             test_event_code=env_value(env, "TIKTOK_TEST_EVENT_CODE"),
         )
