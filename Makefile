@@ -1,13 +1,36 @@
 # One entry point for people and CI. Every target sets up what it needs on a fresh machine.
 #   make demo   replay events/ through receiver -> queue -> sender against the embedded fake TikTok
-#   make test   the whole suite (what .ci/run runs)
+#   make test   the whole suite (what .ci/run runs): sam validate --lint, cfn-lint and sam build
+#               (offline, no AWS credentials), then pytest, which also checks the built layer
+#   make infra  only the template checks and sam build
 #   make bench  the benchmarks (not part of the test suite)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test unit bench clean
+# The SAM CLI lives in a virtualenv of its own: its pins would fight the project's dev tools.
+# cfn-lint is pinned there too, so `sam validate --lint` and `cfn-lint` are one and the same linter.
+# Changing a pin recreates .venv-sam (the stamp's name carries the versions).
+SAM_CLI_VERSION  := 1.170.0
+CFN_LINT_VERSION := 1.58.0
+SAM_VENV  := .venv-sam
+SAM_BIN   := $(SAM_VENV)/bin
+SAM_STAMP := $(SAM_VENV)/.installed-sam-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LINT_VERSION)
+# No telemetry; a region only so that nothing asks for one. No credentials are needed.
+SAM_ENV   := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
+
+# `sam build` (BuildMethod: python3.13) needs an executable called python3.13 on PATH. Prints the
+# first one that really runs Python 3.13 with pip: PATH first (a pyenv shim whose version is not
+# active fails this test and is skipped), then pyenv's versions/3.13.*, newest first.
+# tests/integration/test_template.py finds the same interpreter for its built-layer import check.
+FIND_PYTHON313 = for dir in $$(echo "$$PATH" | tr ':' ' ') \
+	$$(ls -d "$$(pyenv root 2>/dev/null || echo "$${PYENV_ROOT:-$$HOME/.pyenv}")"/versions/3.13*/bin 2>/dev/null | sort -rV); do \
+	  "$$dir/python3.13" -c 'import sys, pip; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1 \
+	    && { echo "$$dir/python3.13"; exit 0; }; \
+	done; exit 1
+
+.PHONY: demo test unit bench clean infra sam-validate lint-template sam-build
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +40,37 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/tiktok-relay replay events/shopify/*.json
 
-test: $(VENV)/.installed
+# The SAM steps come first so that pytest's built-layer checks see this very build.
+test: $(VENV)/.installed infra
 	$(BIN)/python -m pytest -q
 
+$(SAM_STAMP):
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_BIN)/pip install -q --disable-pip-version-check 'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'
+	touch $@
+
+# Each step fails on any finding, warnings included.
+infra: sam-validate lint-template sam-build
+
+sam-validate: $(SAM_STAMP)
+	$(SAM_ENV) $(SAM_BIN)/sam validate --lint --template template.yaml
+
+lint-template: $(SAM_STAMP)
+	$(SAM_BIN)/cfn-lint template.yaml
+
+# Local build, no container. Fails if the build fails or says anything about a warning.
+sam-build: $(SAM_STAMP)
+	@py313=$$($(FIND_PYTHON313)) || { \
+	  echo "error: sam build needs Python 3.13 (the functions and RelayLayer use BuildMethod python3.13)," >&2; \
+	  echo "       and no working python3.13 is on PATH or in pyenv. Install one (pyenv install 3.13)" >&2; \
+	  echo "       or put its directory first on PATH." >&2; exit 1; }; \
+	echo "sam build with $$py313"; \
+	mkdir -p .aws-sam; \
+	PATH="$$(dirname "$$py313"):$$PATH" $(SAM_ENV) $(SAM_BIN)/sam build --template template.yaml >.aws-sam/sam-build.log 2>&1; \
+	status=$$?; cat .aws-sam/sam-build.log; \
+	if [ $$status -ne 0 ]; then exit $$status; fi; \
+	if grep -qi 'warn' .aws-sam/sam-build.log; then echo "error: sam build printed warnings (above)" >&2; exit 1; fi
+
 clean:
-	rm -rf $(VENV) .aws-sam .build
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .build

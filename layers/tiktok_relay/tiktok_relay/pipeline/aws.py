@@ -1,0 +1,112 @@
+"""The AWS side of the ports: SQS queues, the DynamoDB idempotency table, and secrets read
+through Powertools Parameters (cached). boto3 is imported here only, and only when used.
+
+Every client comes from boto3's default session. Powertools would build the DynamoDB and
+Secrets Manager clients from a new session each, and each new session loads botocore's
+endpoint data and models again: about 200 ms more of a cold start (tests/bench/bench_relay.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tiktok_relay.errors import ConfigurationError
+from tiktok_relay.pipeline.ports import QueueError
+
+SECRET_MAX_AGE_SECONDS = 300
+# A bad signature may mean the secret was rotated; refetching is allowed this often at most,
+# so a flood of forged requests cannot turn into a flood of Secrets Manager calls.
+MIN_REFRESH_INTERVAL_SECONDS = 60
+
+
+class SqsQueue:
+    """Sends to one SQS queue. Any failure becomes QueueError (the receiver answers 503)."""
+
+    def __init__(self, queue_url: str, client=None):
+        self.queue_url = queue_url
+        self._client = client
+
+    def _sqs(self):
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sqs")
+        return self._client
+
+    def send(self, body: str, attributes: dict[str, str]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._sqs().send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=body,
+                MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueError(_aws_error_name(exc)) from None
+
+    def put(self, record: dict) -> None:
+        """As a dead-letter store: one SQS message per dead-letter record."""
+        self.send(json.dumps(record, separators=(",", ":")), {"reason": str(record.get("reason", ""))[:200]})
+
+
+def _aws_error_name(exc: Exception) -> str:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+    return code or type(exc).__name__
+
+
+class ManagedSecret:
+    """A secret in Secrets Manager (plain string value), through Powertools Parameters' cache."""
+
+    def __init__(self, name: str, env_var: str):
+        self.name = name
+        self._env_var = env_var  # for error messages: which setting points here
+        self._last_refresh = 0.0
+
+    def get(self, *, refresh: bool = False) -> str:
+        from aws_lambda_powertools.utilities import parameters
+
+        _default_session_for_parameters()
+        now = time.monotonic()
+        force = refresh and now - self._last_refresh >= MIN_REFRESH_INTERVAL_SECONDS
+        if force:
+            self._last_refresh = now
+        try:
+            value = parameters.get_secret(self.name, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force)
+        except parameters.exceptions.GetParameterError as exc:
+            cause = _aws_error_name(exc.__cause__) if exc.__cause__ else "error"
+            raise ConfigurationError(
+                f"cannot read the secret named by {self._env_var} ({cause}); check that it exists "
+                "and that the function may read it"
+            ) from None
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"the secret named by {self._env_var} is empty")
+        return value.strip()
+
+    def __repr__(self) -> str:
+        return f"ManagedSecret({self.name!r})"
+
+
+def _default_session_for_parameters() -> None:
+    """Gives Powertools Parameters' default Secrets Manager provider a client of boto3's default
+    session (see the module's docstring). `parameters.clear_caches()` drops the provider with its
+    cache; the next call puts a new one in. Should Powertools move its provider registry, the
+    import fails and Parameters builds its own client, as it always did."""
+    try:
+        from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+    except ImportError:  # pragma: no cover - another Powertools layout
+        return
+    if "secrets" not in DEFAULT_PROVIDERS:
+        import boto3
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        DEFAULT_PROVIDERS["secrets"] = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+
+
+def dynamodb_idempotency_store(table_name: str):
+    import boto3
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=boto3.client("dynamodb"))

@@ -1,0 +1,107 @@
+"""Where the Lambda handlers get their receiver and sender.
+
+In Lambda they are built once per container from the environment (see `ENVIRONMENT`), lazily
+on the first invocation so that a configuration error becomes a clear 500/log line instead of
+an import crash. The local replay, `serve` and the tests call `install()` with in-memory ports
+and then run the very same handler modules.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from tiktok_relay.config import TikTokSettings, env_value, require
+from tiktok_relay.errors import ConfigurationError
+
+# Every variable the deployed functions read. The SAM template must set each one of them
+# (tests/integration/test_template.py checks it); LOCAL_ONLY ones are for running outside AWS
+# and must never be set by the template (they would hold secrets in plaintext).
+RECEIVER_ENVIRONMENT = (
+    "TIKTOK_PIXEL_ID", "EVENTS_QUEUE_URL", "IDEMPOTENCY_TABLE", "SHOPIFY_WEBHOOK_SECRET_NAME",
+    "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CURRENCY",
+    "SHOPIFY_CONTENT_ID",
+)
+SENDER_ENVIRONMENT = (
+    "TIKTOK_ACCESS_TOKEN_SECRET_NAME", "DEAD_LETTER_QUEUE_URL", "TIKTOK_API_VERSION", "TIKTOK_API_BASE_URL",
+)
+LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET")
+
+_receiver = None
+_sender = None
+
+
+def install(*, receiver=None, sender=None) -> None:
+    """Use these instead of building from the environment (replay, serve, tests)."""
+    global _receiver, _sender
+    _receiver, _sender = receiver, sender
+
+
+def receiver():
+    global _receiver
+    if _receiver is None:
+        _receiver = build_receiver(os.environ)
+    return _receiver
+
+
+def sender():
+    global _sender
+    if _sender is None:
+        _sender = build_sender(os.environ)
+    return _sender
+
+
+def _secret(env: Mapping[str, str], plain_var: str, name_var: str):
+    """A secret from Secrets Manager (name in `name_var`) or, outside AWS, from `plain_var`."""
+    from tiktok_relay.pipeline.memory import StaticSecret
+
+    if (value := env_value(env, plain_var)) is not None:
+        return StaticSecret(value)
+    if (name := env_value(env, name_var)) is not None:
+        from tiktok_relay.pipeline.aws import ManagedSecret
+
+        return ManagedSecret(name, name_var)
+    raise ConfigurationError(f"{name_var} is not set (or {plain_var} when running outside AWS)")
+
+
+def build_receiver(env: Mapping[str, str]):
+    from tiktok_relay.pipeline.aws import SqsQueue, dynamodb_idempotency_store
+    from tiktok_relay.pipeline.receive import ShopifyReceiver
+    from tiktok_relay.sources.shopify.settings import ShopifySettings
+
+    return ShopifyReceiver(
+        secrets=_secret(env, "SHOPIFY_WEBHOOK_SECRET", "SHOPIFY_WEBHOOK_SECRET_NAME"),
+        queue=SqsQueue(require(env, "EVENTS_QUEUE_URL", "to enqueue deliveries")),
+        settings=ShopifySettings.from_env(env),
+        pixel_id=require(env, "TIKTOK_PIXEL_ID", "as the event_source_id of every event"),
+        idempotency_store=dynamodb_idempotency_store(
+            require(env, "IDEMPOTENCY_TABLE", "to deduplicate deliveries")
+        ),
+    )
+
+
+def build_sender(env: Mapping[str, str]):
+    from tiktok_relay.pipeline.aws import SqsQueue
+    from tiktok_relay.pipeline.send import QueueSender
+
+    settings = TikTokSettings.from_env(env)
+    token = _secret(env, "TIKTOK_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN_SECRET_NAME")
+    dead_letters = SqsQueue(require(env, "DEAD_LETTER_QUEUE_URL", "to dead-letter events TikTok refuses"))
+    return QueueSender(client=client_factory(settings, token), dead_letters=dead_letters)
+
+
+def client_factory(settings: TikTokSettings, token, **client_options):
+    """A TikTokClient per token value: a rotated token (Secrets Manager) gets a new client."""
+    from tiktok_relay.tiktok.client import TikTokClient
+
+    cache: dict[str, TikTokClient] = {}
+
+    def current() -> TikTokClient:
+        value = token.get()
+        if value not in cache:
+            cache.clear()
+            cache[value] = TikTokClient(value, base_url=settings.base_url, api_version=settings.api_version,
+                                        **client_options)
+        return cache[value]
+
+    return current

@@ -1,0 +1,97 @@
+"""`tiktok-relay serve [--port 3000]`: the receiver's routes over HTTP on localhost, like
+`sam local start-api`, with the queue and sender running behind it. Put a tunnel in front of
+it to point a development store's webhooks at your machine.
+
+Each HTTP request becomes an API Gateway HTTP API (v2) event for the real receiver handler;
+after answering, the queue is drained through the real sender handler (to the embedded fake
+TikTok, or to TikTok itself when TIKTOK_ACCESS_TOKEN is set).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tiktok_relay.errors import ConfigurationError
+from tiktok_relay.testing.apigw import http_api_event
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's own limit
+
+
+def make_server(pipeline, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    lock = threading.Lock()  # one invocation at a time, as one Lambda container does
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):
+            print(f"serve: {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", file=sys.stderr)
+
+        def _invoke(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_REQUEST_BYTES:
+                return self._reply(413, {"content-type": "application/json"},
+                                   json.dumps({"message": "Request Entity Too Large"}).encode())
+            body = self.rfile.read(length) if length else None
+            path, _, query = self.path.partition("?")
+            event = http_api_event(self.command, path, dict(self.headers.items()), body,
+                                   source_ip=self.client_address[0])
+            event["rawQueryString"] = query
+            with lock:
+                response, _ = pipeline.deliver(event)
+            payload = response.get("body") or ""
+            data = payload.encode() if not response.get("isBase64Encoded") else base64.b64decode(payload)
+            self._reply(response.get("statusCode", 500), response.get("headers") or {}, data)
+            with lock:
+                pipeline.drain()
+
+        def _reply(self, status: int, headers: dict, data: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _invoke
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+def run_serve(args) -> int:
+    from tiktok_relay.pipeline.local import LocalPipeline, local_settings, use_local_powertools_defaults
+    from tiktok_relay.pipeline.memory import StaticSecret
+    from tiktok_relay.pipeline.runtime import client_factory
+
+    use_local_powertools_defaults()
+    try:
+        tiktok, shopify, secret, pixel_id, fake = local_settings(False)
+        if fake is not None:
+            fake.start()
+        pipeline = LocalPipeline(
+            client_factory=client_factory(tiktok, StaticSecret(tiktok.access_token)), pixel_id=pixel_id,
+            webhook_secret=secret, settings=shopify, dead_letter_path="dead-letters.ndjson",
+        )
+        server = make_server(pipeline, args.port)
+    except ConfigurationError as exc:
+        print(f"tiktok-relay serve: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"tiktok-relay serve: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    target = f"the embedded fake TikTok ({fake.base_url})" if fake else "TikTok"
+    print(f"receiver listening on http://127.0.0.1:{args.port}/webhooks/shopify, sending to {target}; "
+          "Ctrl-C stops", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if fake is not None:
+            fake.stop()
+    return 0

@@ -1,0 +1,141 @@
+"""`tiktok-relay replay` as users run it: the console script in a subprocess, the events/
+files, the embedded fake TikTok or a fake we control, and the relied-upon --json shapes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOPIFY_EVENTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "events" / "shopify").glob("*.json"))
+RAW_PII = ("ada.lovelace@example.com", "07700 900123", "+447700900456", "Lovelace", "SW1A 1AA", "Analytical Row",
+           "grace.hopper@example.com")
+
+
+def replay(*args: str, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "SHOPIFY_"))}
+    return subprocess.run([sys.executable, "-m", "tiktok_relay", "replay", *args], cwd=cwd,
+                          env={**clean, **(env or {})}, capture_output=True, text=True, timeout=120)
+
+
+def lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def test_json_output_shape_and_summary(tmp_path):
+    result = replay("--json", "--dead-letter", str(tmp_path / "dl.ndjson"), *SHOPIFY_EVENTS)
+
+    assert result.returncode == 0, result.stderr
+    rows = lines(result.stdout)  # stdout holds only JSON lines
+    *files, summary = rows
+    assert [row["file"] for row in files] == SHOPIFY_EVENTS
+    assert all(set(row) == {"file", "status", "body", "request"} for row in files)
+    by_name = {Path(row["file"]).name: row for row in files}
+    assert by_name["orders_paid.json"]["status"] == 202
+    assert by_name["orders_paid.json"]["request"]["data"][0]["event"] == "Purchase"
+    assert by_name["orders_paid_redelivered.json"]["body"]["status"] == "duplicate"
+    assert by_name["orders_paid_redelivered.json"]["request"] is None
+    assert by_name["negative_bad_signature.json"]["status"] == 401
+    assert by_name["negative_malformed_body.json"]["status"] == 400
+    assert by_name["refunds_create.json"] == {**by_name["refunds_create.json"], "status": 200, "request": None}
+    queued = [row for row in files if row["request"]]
+    events = sum(len(row["request"]["data"]) for row in queued)
+    assert summary == {"summary": {"webhooks": len(files), "events": events, "requests_sent": 1,
+                                   "delivered": events, "dead_lettered": 0}}
+    assert not (tmp_path / "dl.ndjson").exists()
+    for raw in RAW_PII:
+        assert raw not in result.stdout and raw not in result.stderr
+
+
+def test_human_output_shows_what_was_sent():
+    result = replay("events/shopify/orders_paid.json")
+    assert result.returncode == 0, result.stderr
+    assert "202" in result.stdout and '"event":"Purchase"' in result.stdout
+    assert "embedded fake TikTok" in result.stdout and "delivered 1" in result.stdout
+
+
+def test_dry_run_sends_nothing():
+    result = replay("--json", "--dry-run", "events/shopify/orders_paid.json", "events/shopify/carts_create.json")
+    assert result.returncode == 0
+    *_, summary = lines(result.stdout)
+    assert summary["summary"] == {"webhooks": 2, "events": 2, "requests_sent": 0, "delivered": 0, "dead_lettered": 0}
+
+
+def test_batch_size_controls_how_the_sender_takes_the_queue(fake_tiktok):
+    env = {"TIKTOK_ACCESS_TOKEN": fake_tiktok.access_token, "TIKTOK_API_BASE_URL": fake_tiktok.base_url,
+           "TIKTOK_PIXEL_ID": "CREPLAYPIXEL"}
+    names = ["events/shopify/orders_paid.json", "events/shopify/carts_create.json",
+             "events/shopify/checkouts_create.json", "events/shopify/customers_create.json"]
+    result = replay("--json", "--batch-size", "3", *names, env=env)
+    assert result.returncode == 0, result.stderr
+    assert [len(body["data"]) for body in fake_tiktok.accepted] == [3, 1]
+    assert {body["event_source_id"] for body in fake_tiktok.accepted} == {"CREPLAYPIXEL"}
+
+
+def test_rejected_event_is_dead_lettered_with_tiktoks_message_and_exit_1(fake_tiktok, tmp_path):
+    fake_tiktok.reject_events({"shopify-order-5829310123456"}, message="Invalid value for currency.")
+    env = {"TIKTOK_ACCESS_TOKEN": fake_tiktok.access_token, "TIKTOK_API_BASE_URL": fake_tiktok.base_url,
+           "TIKTOK_PIXEL_ID": "CREPLAYPIXEL"}
+    dead = tmp_path / "dead.ndjson"
+
+    result = replay("--json", "--dead-letter", str(dead), "events/shopify/orders_paid.json",
+                    "events/shopify/carts_create.json", env=env)
+
+    assert result.returncode == 1
+    *_, summary = lines(result.stdout)
+    assert summary["summary"]["dead_lettered"] == 1 and summary["summary"]["delivered"] == 1
+    [letter] = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert letter["code"] == 40002 and "Invalid value for currency." in letter["message"]
+    assert letter["request"]["data"][0]["event_id"] == "shopify-order-5829310123456"
+    assert "ada.lovelace@example.com" not in dead.read_text()
+
+
+def test_record_failing_every_time_is_dead_lettered_after_max_receives(fake_tiktok, tmp_path):
+    fake_tiktok.fail_randomly(1.0, ["40001"])  # refused account: retried by SQS, not "bad data"
+    env = {"TIKTOK_ACCESS_TOKEN": fake_tiktok.access_token, "TIKTOK_API_BASE_URL": fake_tiktok.base_url,
+           "TIKTOK_PIXEL_ID": "CREPLAYPIXEL"}
+    dead = tmp_path / "dead.ndjson"
+
+    result = replay("--json", "--max-receives", "3", "--dead-letter", str(dead),
+                    "events/shopify/orders_paid.json", env=env)
+
+    assert result.returncode == 1
+    assert len(fake_tiktok.received) == 3  # one request per receive, none retried by the client
+    [letter] = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert letter["receive_count"] == 3 and "after 3 receives" in letter["reason"]
+    assert json.loads(letter["body"])["request"]["data"][0]["event_id"] == "shopify-order-5829310123456"
+
+
+def test_webhook_secret_from_the_environment_replaces_the_local_one():
+    result = replay("--json", "events/shopify/orders_paid.json", env={"SHOPIFY_WEBHOOK_SECRET": "another-secret"})
+    [row, _] = lines(result.stdout)
+    assert row["status"] == 401
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "not a JSON file"),
+    ('{"id": 1, "email": "x@example.com"}', "tiktok-relay map"),
+])
+def test_unusable_files_exit_2_naming_the_file(tmp_path, content, message):
+    path = tmp_path / "event.json"
+    path.write_text(content)
+    result = replay(str(path))
+    assert result.returncode == 2
+    assert str(path) in result.stderr and message in result.stderr
+    assert result.stdout == ""
+
+
+def test_real_tiktok_mode_needs_a_pixel_id():
+    result = replay("events/shopify/orders_paid.json", env={"TIKTOK_ACCESS_TOKEN": "x"})
+    assert result.returncode == 2
+    assert "TIKTOK_PIXEL_ID" in result.stderr
+
+
+def test_runs_from_another_directory_of_the_checkout(tmp_path):
+    result = replay("--json", "--dry-run", str(ROOT / "events/shopify/orders_paid.json"), cwd=ROOT / "events")
+    assert result.returncode == 0, result.stderr
