@@ -158,6 +158,7 @@ def test_missing_pixel_id_names_the_variable(aws, receiver_app, monkeypatch):
     assert "TIKTOK_PIXEL_ID" in body["reason"]
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # no route ran, so no metrics
 def test_unknown_route_is_404_not_5xx(aws, receiver_app):
     event = event_file("shopify/orders_paid.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/webhooks/woocommerce"
