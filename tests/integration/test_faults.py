@@ -287,8 +287,8 @@ def recording_client_class():
     class RecordingClient(TikTokClient):
         results: list
 
-        def send(self, requests, *, deadline=None):
-            result = super().send(requests, deadline=deadline)
+        def send_wire(self, requests, *, deadline=None):  # what the sender calls
+            result = super().send_wire(requests, deadline=deadline)
             self.results.append(result)
             return result
 

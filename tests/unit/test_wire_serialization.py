@@ -188,3 +188,23 @@ def test_phone_region_hint_never_reaches_the_wire():
     body = json.loads(request.to_json())
     assert body["data"][0]["user"] == {"phone": [sha("+14155552671")]}
     assert b"phone_region" not in request.to_json()
+
+
+@pytest.mark.parametrize("header", [
+    {"event_source": "web", "event_source_id": "PIXEL01"},
+    {"event_source": "crm", "event_source_id": "SET 9", "test_event_code": "TEST1", "partner_name": "Ünïcode"},
+])
+def test_the_client_posts_exactly_the_bytes_of_track_request_to_json(header):
+    """The client assembles bodies from per-event JSON (so queued, already validated events are
+    not validated again); the bytes must be the ones TrackRequest.to_json() gives."""
+    from tiktok_relay.tiktok.client import _body_prefix, _dict_json, _event_json
+    from tiktok_relay.tiktok.models import Event, TrackRequest
+
+    events = [Event(event="Purchase", event_time=1_704_721_970, event_id=str(n), user={"email": f"a{n}@b.co"},
+                    properties={"value": 12.5, "currency": "eur", "contents": [{"content_id": 7, "price": "1.0"}]})
+              for n in range(3)]
+    expected = TrackRequest(**header, data=events).to_json()
+    from_models = _body_prefix(header) + b",".join(_event_json(e) for e in events) + b"]}"
+    from_wire = _body_prefix(header) + b",".join(_dict_json(e.wire()) for e in events) + b"]}"
+    assert from_models == expected
+    assert from_wire == expected

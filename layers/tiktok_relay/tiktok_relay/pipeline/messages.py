@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tiktok_relay.tiktok.models import TrackRequest
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, EventSource
 from tiktok_relay.tiktok.models import _Model as StrictModel
 
 MESSAGE_VERSION = 1
@@ -17,18 +21,45 @@ MESSAGE_VERSION = 1
 MAX_MESSAGE_BYTES = 250_000
 
 
+def _wire_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The few things the sender itself relies on. The events were fully validated (and hashed)
+    by the receiver before they were queued; validating them again would double the sender's
+    work, and TikTok checks the rest (a refused event is isolated and dead-lettered)."""
+    for n, event in enumerate(events):
+        if not isinstance(event.get("event"), str) or not event["event"]:
+            raise ValueError(f"data.{n}.event: missing or not a string")
+        event_time = event.get("event_time")
+        if not isinstance(event_time, int) or isinstance(event_time, bool):
+            raise ValueError(f"data.{n}.event_time: missing or not unix seconds")
+        if not isinstance(event.get("event_id", ""), str):
+            raise ValueError(f"data.{n}.event_id: not a string")
+    return events
+
+
+class QueuedRequest(StrictModel):
+    """An Events API request body as the receiver queued it (wire shape, hashed)."""
+
+    event_source: EventSource
+    event_source_id: Annotated[str, Field(min_length=1)]
+    test_event_code: str | None = None
+    partner_name: str | None = None
+    data: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST),
+                    AfterValidator(_wire_events)]
+
+    def header(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"data"}, exclude_none=True)
+
+
 class QueuedDelivery(StrictModel):
-    """Parsing raises EventValidationError naming the bad field, never echoing values."""
+    """One queue message. Parsing raises EventValidationError naming the bad field, never
+    echoing values."""
 
     v: int = MESSAGE_VERSION
     source: str = "shopify"
     webhook_id: str
     shop: str
     topic: str
-    request: TrackRequest
-
-    def to_body(self) -> str:
-        return self.model_dump_json(exclude_none=True)
+    request: QueuedRequest
 
 
 def dead_letter(reason: str, *, webhook_id: str | None, code: int | None = None, message: str | None = None,

@@ -86,7 +86,7 @@ class QueueSender:
             position += len(item.delivery.request.data)
         report.events = position
         if parsed:
-            result = self._client().send([p.delivery.request for p in parsed], deadline=deadline)
+            result = self._client().send_wire([p.delivery.request.__dict__ for p in parsed], deadline=deadline)
             report.requests_sent = result.requests_sent
             report.tiktok_latencies = result.latencies
             for item in parsed:
@@ -104,7 +104,7 @@ class QueueSender:
             elif outcome.is_data_error:
                 report.rejected += 1
                 event = item.delivery.request.data[outcome.index - item.first]
-                request = item.delivery.request.model_copy(update={"data": [event]}).wire()
+                request = {**item.delivery.request.header(), "data": [event]}
                 record = dead_letter(
                     "rejected by TikTok", webhook_id=item.delivery.webhook_id, code=outcome.code,
                     message=outcome.message, request_id=outcome.request_id, request=request,
