@@ -8,6 +8,7 @@ and then run the very same handler modules.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Mapping
 
@@ -41,6 +42,7 @@ def receiver():
     global _receiver
     if _receiver is None:
         _receiver = build_receiver(os.environ)
+        gc.freeze()  # boto3's clients and models live as long as the container (see app.py)
     return _receiver
 
 
@@ -48,6 +50,7 @@ def sender():
     global _sender
     if _sender is None:
         _sender = build_sender(os.environ)
+        gc.freeze()
     return _sender
 
 
