@@ -24,6 +24,26 @@ class Aws:
     dlq_url: str
     table: str
 
+    def poll_and_send(self, sender_app) -> dict:
+        """What Lambda's SQS event source does once: receive a batch from the events queue,
+        invoke the sender, delete the records it did not report as failed."""
+        from tiktok_relay.testing.lambda_context import FakeLambdaContext
+
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                            AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return {"records": 0, "failed": []}
+        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                    "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tiktok-relay-events"} for m in messages]
+        result = sender_app.lambda_handler({"Records": records}, FakeLambdaContext(function_name="sender"))
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for m in messages:
+            if m["MessageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return {"records": len(messages), "failed": sorted(failed)}
+
     def messages(self, url: str | None = None, *, max_messages: int = 10) -> list[dict]:
         """Receive (and delete) what is on a queue now."""
         out = []
@@ -81,6 +101,20 @@ def aws(monkeypatch):
         yield Aws(sqs, queue_url, dlq_url, "tiktok-relay-idempotency")
         runtime.install()
         parameters.clear_caches()
+
+
+@pytest.fixture
+def relay(aws, fake_tiktok, monkeypatch):
+    """`aws`, with the sender's token (Secrets Manager) and API base URL pointing at the fake TikTok."""
+    import boto3
+
+    from tiktok_relay.pipeline import runtime
+
+    boto3.client("secretsmanager").put_secret_value(SecretId=TIKTOK_SECRET_NAME,
+                                                    SecretString=fake_tiktok.access_token)
+    monkeypatch.setenv("TIKTOK_API_BASE_URL", fake_tiktok.base_url)
+    runtime.install()
+    return aws
 
 
 @pytest.fixture(scope="session")

@@ -4,43 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.integration.conftest import event_file
-
-
-@pytest.fixture
-def relay(aws, fake_tiktok, monkeypatch):
-    import boto3
-
-    from tiktok_relay.pipeline import runtime
-
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId="tiktok-relay/tiktok-access-token", SecretString=fake_tiktok.access_token)
-    monkeypatch.setenv("TIKTOK_API_BASE_URL", fake_tiktok.base_url)
-    runtime.install()
-    return aws
-
-
-def poll_and_send(aws, sender_app) -> dict:
-    """What Lambda's SQS event source does once: receive a batch, invoke, delete the successes."""
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
-
-    messages = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10,
-                                       AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
-    if not messages:
-        return {"records": 0, "failed": []}
-    records = [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tiktok-relay-events",
-        "awsRegion": "us-east-1"} for m in messages]
-    result = sender_app.lambda_handler({"Records": records}, FakeLambdaContext(function_name="sender"))
-    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-    for m in messages:
-        if m["MessageId"] not in failed:
-            aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
-    return {"records": len(messages), "failed": sorted(failed)}
 
 
 def receive(app, name):
@@ -56,8 +20,8 @@ def test_every_mapped_delivery_reaches_tiktok_once(relay, receiver_app, sender_a
     statuses = [receive(receiver_app, name) for name in names]
     assert statuses == [202, 200, 202, 202, 202, 200, 401]
 
-    assert poll_and_send(relay, sender_app) == {"records": 4, "failed": []}
-    assert poll_and_send(relay, sender_app)["records"] == 0
+    assert relay.poll_and_send(sender_app) == {"records": 4, "failed": []}
+    assert relay.poll_and_send(sender_app)["records"] == 0
     assert sorted(fake_tiktok.accepted_ids()) == sorted([
         "shopify-order-5829310123456", "shopify-checkout-f3a9c2d1e0b4a5968778695a4b3c2d1e",
         "shopify-customer-7394618230841",
@@ -72,7 +36,7 @@ def test_a_record_that_keeps_failing_reaches_the_dlq_after_max_receive_count(rel
     fake_tiktok.fail_randomly(1.0, ["40001"])  # TikTok refuses the account: retried, never "bad data"
     assert receive(receiver_app, "shopify/orders_paid.json") == 202
 
-    rounds = [poll_and_send(relay, sender_app) for _ in range(5)]
+    rounds = [relay.poll_and_send(sender_app) for _ in range(5)]
 
     assert [r["records"] for r in rounds] == [1, 1, 1, 0, 0]
     assert all(r["failed"] for r in rounds[:3])

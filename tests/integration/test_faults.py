@@ -600,25 +600,20 @@ def test_a_timeout_after_tiktok_accepted_resends_the_same_event_ids(tmp_path, cl
 
 
 @pytest.fixture
-def lambda_relay(aws, fake_tiktok, monkeypatch):
+def lambda_relay(relay, fake_tiktok, monkeypatch):
     """Receiver and sender Lambdas built from the environment (moto SQS, DynamoDB, Secrets
     Manager), the sender's client pointed at the fake with short timeouts and backoff."""
     import functools
 
-    import boto3
-
     from tiktok_relay.pipeline import runtime
     from tiktok_relay.tiktok.client import RetryPolicy
 
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId="tiktok-relay/tiktok-access-token", SecretString=fake_tiktok.access_token)
-    monkeypatch.setenv("TIKTOK_API_BASE_URL", fake_tiktok.base_url)
     monkeypatch.setattr(runtime, "client_factory", functools.partial(
         runtime.client_factory, timeout=urllib3.Timeout(connect=2.0, read=READ_TIMEOUT),
         retry=RetryPolicy(**RETRY), rng=random.Random(CLIENT_SEED)))
     fake_tiktok.stall_seconds = STALL_SECONDS
     runtime.install()
-    return aws
+    return relay
 
 
 def invoke_receiver(app, event) -> tuple[int, dict]:
@@ -628,30 +623,10 @@ def invoke_receiver(app, event) -> tuple[int, dict]:
     return response["statusCode"], json.loads(response["body"])
 
 
-def poll_and_send(aws, sender_app) -> dict:
-    """What Lambda's SQS event source does once: receive a batch, invoke, delete the successes."""
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
-
-    messages = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=10,
-                                       AttributeNames=["All"]).get("Messages", [])
-    if not messages:
-        return {"records": 0, "failed": []}
-    records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tiktok-relay-events",
-                "awsRegion": "us-east-1"} for m in messages]
-    result = sender_app.lambda_handler({"Records": records}, FakeLambdaContext(function_name="sender"))
-    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-    for m in messages:
-        if m["MessageId"] not in failed:
-            aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
-    return {"records": len(messages), "failed": sorted(failed)}
-
-
 def drain(aws, sender_app, *, limit: int = 200) -> list[dict]:
     rounds = []
     while len(rounds) < limit:
-        rounds.append(poll_and_send(aws, sender_app))
+        rounds.append(aws.poll_and_send(sender_app))
         if rounds[-1]["records"] == 0:
             return rounds
     raise AssertionError(f"the queue did not drain in {limit} rounds")

@@ -11,19 +11,6 @@ import pytest
 from tests.integration.conftest import PIXEL_ID, event_file
 
 
-@pytest.fixture
-def sender_env(aws, fake_tiktok, monkeypatch):
-    import boto3
-
-    from tiktok_relay.pipeline import runtime
-
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId="tiktok-relay/tiktok-access-token", SecretString=fake_tiktok.access_token)
-    monkeypatch.setenv("TIKTOK_API_BASE_URL", fake_tiktok.base_url)
-    runtime.install()
-    return aws
-
-
 def record(message_id: str, request: dict, *, webhook_id: str = "wh-1", receive_count: int = 1) -> dict:
     body = {"v": 1, "source": "shopify", "webhook_id": webhook_id, "shop": "demo.myshopify.com",
             "topic": "orders/paid", "request": request}
@@ -52,7 +39,7 @@ def run(app, records):
     return app.lambda_handler({"Records": records}, FakeLambdaContext(function_name="sender", timeout_seconds=60))
 
 
-def test_events_sqs_file_is_delivered(sender_env, sender_app, fake_tiktok):
+def test_events_sqs_file_is_delivered(relay, sender_app, fake_tiktok):
     event = event_file("sqs/sender_batch.json")
     from tiktok_relay.testing.lambda_context import FakeLambdaContext
 
@@ -64,7 +51,7 @@ def test_events_sqs_file_is_delivered(sender_env, sender_app, fake_tiktok):
     assert accepted["_request"]["event_source_id"]
 
 
-def test_a_batch_becomes_one_request_per_source_and_test_code(sender_env, sender_app, fake_tiktok):
+def test_a_batch_becomes_one_request_per_source_and_test_code(relay, sender_app, fake_tiktok):
     records = [record(f"m{i}", request_of(purchase(f"order-{i}"))) for i in range(25)]
     records.append(record("test", request_of(purchase("order-test"), test_event_code="TEST123")))
 
@@ -75,7 +62,7 @@ def test_a_batch_becomes_one_request_per_source_and_test_code(sender_env, sender
     assert [e["event_id"] for e in test_request["data"]] == ["order-test"]
 
 
-def test_poisoned_event_goes_to_the_dlq_at_once_and_its_batch_mates_arrive(sender_env, sender_app, fake_tiktok):
+def test_poisoned_event_goes_to_the_dlq_at_once_and_its_batch_mates_arrive(relay, sender_app, fake_tiktok):
     fake_tiktok.reject_events({"order-7"}, message="Invalid value for currency.")
     records = [record(f"m{i}", request_of(purchase(f"order-{i}")), webhook_id=f"wh-{i}") for i in range(10)]
 
@@ -83,7 +70,7 @@ def test_poisoned_event_goes_to_the_dlq_at_once_and_its_batch_mates_arrive(sende
 
     assert result == {"batchItemFailures": []}  # nothing to retry: the bad one is dead-lettered
     assert sorted(fake_tiktok.accepted_ids()) == sorted(f"order-{i}" for i in range(10) if i != 7)
-    [dead] = sender_env.messages(sender_env.dlq_url)
+    [dead] = relay.messages(relay.dlq_url)
     letter = json.loads(dead["Body"])
     assert letter["reason"] == "rejected by TikTok"
     assert letter["code"] == 40002 and "Invalid value for currency." in letter["message"]
@@ -92,7 +79,7 @@ def test_poisoned_event_goes_to_the_dlq_at_once_and_its_batch_mates_arrive(sende
     assert letter["request_id"]
 
 
-def test_transient_failure_is_a_batch_item_failure(sender_env, sender_app, fake_tiktok):
+def test_transient_failure_is_a_batch_item_failure(relay, sender_app, fake_tiktok):
     fake_tiktok.fail_randomly(1.0, ["50002"])  # every attempt, so the client's retries run out
     records = [record("m1", request_of(purchase("order-1"))), record("m2", request_of(purchase("order-2")))]
 
@@ -100,10 +87,10 @@ def test_transient_failure_is_a_batch_item_failure(sender_env, sender_app, fake_
 
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m1", "m2"]
     assert fake_tiktok.accepted == []
-    assert sender_env.messages(sender_env.dlq_url) == []  # SQS dead-letters it after maxReceiveCount
+    assert relay.messages(relay.dlq_url) == []  # SQS dead-letters it after maxReceiveCount
 
 
-def test_token_refused_is_retried_not_dead_lettered(sender_env, sender_app, fake_tiktok):
+def test_token_refused_is_retried_not_dead_lettered(relay, sender_app, fake_tiktok):
     import boto3
     from aws_lambda_powertools.utilities import parameters
 
@@ -112,10 +99,10 @@ def test_token_refused_is_retried_not_dead_lettered(sender_env, sender_app, fake
     parameters.clear_caches()
     result = run(sender_app, [record("m1", request_of(purchase("order-1")))])
     assert result["batchItemFailures"] == [{"itemIdentifier": "m1"}]
-    assert sender_env.messages(sender_env.dlq_url) == []
+    assert relay.messages(relay.dlq_url) == []
 
 
-def test_malformed_message_is_dead_lettered_not_retried(sender_env, sender_app, fake_tiktok):
+def test_malformed_message_is_dead_lettered_not_retried(relay, sender_app, fake_tiktok):
     bad = record("bad", request_of(purchase("order-1")))
     bad["body"] = json.dumps({"v": 1, "webhook_id": "wh", "shop": "s", "topic": "t",
                               "request": {"event_source": "web", "event_source_id": PIXEL_ID,
@@ -128,22 +115,22 @@ def test_malformed_message_is_dead_lettered_not_retried(sender_env, sender_app, 
 
     assert result == {"batchItemFailures": []}
     assert fake_tiktok.accepted_ids() == ["order-3"]
-    letters = [json.loads(m["Body"]) for m in sender_env.messages(sender_env.dlq_url)]
+    letters = [json.loads(m["Body"]) for m in relay.messages(relay.dlq_url)]
     assert sorted(letter["reason"].split(":")[0] for letter in letters) == ["malformed queue message"] * 2
     assert any("event_time" in letter["reason"] for letter in letters)
 
 
-def test_dlq_outage_turns_a_rejection_into_a_retry(sender_env, sender_app, fake_tiktok, monkeypatch):
+def test_dlq_outage_turns_a_rejection_into_a_retry(relay, sender_app, fake_tiktok, monkeypatch):
     from tiktok_relay.pipeline import runtime
 
     fake_tiktok.reject_events({"order-1"})
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", sender_env.dlq_url.replace("tiktok-relay-dlq", "gone"))
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", relay.dlq_url.replace("tiktok-relay-dlq", "gone"))
     runtime.install()
     result = run(sender_app, [record("m1", request_of(purchase("order-1")))])
     assert result["batchItemFailures"] == [{"itemIdentifier": "m1"}]  # never lost
 
 
-def test_metrics_and_logs(sender_env, sender_app, fake_tiktok, powertools_stdout):
+def test_metrics_and_logs(relay, sender_app, fake_tiktok, powertools_stdout):
     from tests.integration.conftest import json_lines
 
     fake_tiktok.reject_events({"order-2"})
@@ -156,7 +143,7 @@ def test_metrics_and_logs(sender_env, sender_app, fake_tiktok, powertools_stdout
     assert any("order-2" in doc["message"] and "40002" in doc["message"] for doc in warnings)
 
 
-def test_value_and_ids_keep_their_wire_types(sender_env, sender_app, fake_tiktok):
+def test_value_and_ids_keep_their_wire_types(relay, sender_app, fake_tiktok):
     event = purchase("order-big")
     event["properties"]["order_id"] = "98765432109876543210"  # beyond 2^53, a string all the way
     event = copy.deepcopy(event)

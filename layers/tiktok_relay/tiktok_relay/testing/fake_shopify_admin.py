@@ -36,8 +36,10 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tiktok_relay.testing.local_server import LocalServer
 
 DEFAULT_TOKEN = "shpat_fake_admin_token"
 DEFAULT_SCOPES = ("read_orders", "read_customers")
@@ -97,9 +99,12 @@ def _gql_error(message: str, code: str, **extra) -> dict:
     return {"message": message, "extensions": {"code": code, **extra}}
 
 
-class FakeShopifyAdmin:
+class FakeShopifyAdmin(LocalServer):
     """Start with `with FakeShopifyAdmin() as fake:`; point clients at `fake.base_url` (it replaces
     `https://{shop}`) with `fake.access_token`."""
+
+    thread_name = "fake-shopify-admin"
+    base_path = ""
 
     def __init__(self, access_token: str = DEFAULT_TOKEN, *, scopes: Iterable[str] = DEFAULT_SCOPES,
                  page_size: int = 100, https_only: bool = False, retry_after: str = "0", port: int = 0):
@@ -116,37 +121,7 @@ class FakeShopifyAdmin:
         self.subscriptions: list[dict] = []  # every subscription, oldest first
         self.created: list[dict] = []  # the ones made through webhookSubscriptionCreate
         self.calls: list[Call] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeShopifyAdmin:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-shopify-admin", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def __enter__(self) -> FakeShopifyAdmin:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        self._listen(port)
 
     # --- behaviour ------------------------------------------------------------------------
 

@@ -28,7 +28,9 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tiktok_relay.testing.local_server import LocalServer
 
 DEFAULT_TOKEN = "fake-tiktok-token"
 FAULTS = ("http500", "http502", "40100", "50002", "timeout", "drop")
@@ -151,8 +153,11 @@ class _Rules:
     partial: bool = False
 
 
-class FakeTikTok:
+class FakeTikTok(LocalServer):
     """Start with `with FakeTikTok() as fake:`; point a client at `fake.base_url` with `fake.access_token`."""
+
+    thread_name = "fake-tiktok"
+    base_path = "/open_api"
 
     def __init__(self, access_token: str = DEFAULT_TOKEN, *, port: int = 0, stall_seconds: float = 1.0,
                  on_accept=None):
@@ -163,39 +168,7 @@ class FakeTikTok:
         self.received: list[Received] = []
         self.accepted: list[dict] = []  # request bodies TikTok would have taken
         self._on_accept = on_accept
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/open_api"
-
-    def start(self) -> FakeTikTok:
-        # A short poll interval: stop() (shutdown) otherwise waits up to 0.5 s, once per test.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-tiktok", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def __enter__(self) -> FakeTikTok:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        self._listen(port)
 
     # --- behaviour ------------------------------------------------------------------------
 
