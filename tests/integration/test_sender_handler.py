@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 import json
 
-import pytest
-
 from tests.integration.conftest import PIXEL_ID, event_file
 
 

@@ -72,7 +72,7 @@ def _check_event(index: int, event: object) -> None:
     if not isinstance(event.get("event_time"), int) or isinstance(event.get("event_time"), bool):
         raise _Problem(40002, f"{where}.event_time: Not a valid integer.")
     if "event_id" in event and not isinstance(event["event_id"], str):
-        raise _Problem(40002, f"Invalid value for event_id: not a valid string.")
+        raise _Problem(40002, "Invalid value for event_id: not a valid string.")
     user = event.get("user", {})
     if not isinstance(user, dict):
         raise _Problem(40002, f"{where}.user: Not a valid mapping type.")
