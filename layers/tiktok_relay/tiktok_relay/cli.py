@@ -15,6 +15,8 @@ Exit status: 0 success, 1 something was not delivered, 2 invalid input or config
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import sys
@@ -29,16 +31,54 @@ def _fail(message: str) -> int:
 
 def _read_lines(path: str | None):
     if path in (None, "-"):
-        return sys.stdin.buffer.read().splitlines()
+        return _split_lines(sys.stdin.buffer.read())
     try:
         with open(path, "rb") as handle:
-            return handle.read().splitlines()
+            return _split_lines(handle.read())
     except OSError as exc:
         raise SystemExit(_fail(f"cannot read {path}: {exc.strerror}"))
 
 
+def _split_lines(data: bytes) -> list[bytes]:
+    """`data.splitlines()`, a little faster: that tests every byte for both '\n' and '\r';
+    without any '\r' in the data, split(b"\n") gives the same lines."""
+    if b"\r" in data:
+        return data.splitlines()
+    lines = data.split(b"\n")
+    if not lines[-1]:  # after a final newline (or of empty data): splitlines() has no such line
+        lines.pop()
+    return lines
+
+
+@contextlib.contextmanager
+def _gc_paused(args):
+    """No cyclic garbage collection meanwhile.
+
+    Importing pydantic, validating and serializing allocate a great many objects but leave no
+    reference cycles, so the collector would only walk the same live objects (every module, the
+    growing list of events) again and again. When the command is the whole process (not main()
+    called in-process with an argv), what is alive at the end is also frozen, so that the
+    collection at interpreter exit skips it. Together a sixth of the time of `build`.
+    """
+    if not gc.isenabled():  # paused already (nested), or by the caller
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        if getattr(args, "whole_process", False):
+            gc.freeze()
+        gc.enable()
+
+
 def _build(args) -> tuple[list, list[int]] | int:
     """Shared by build and send: the requests, and the input line of every event."""
+    with _gc_paused(args):
+        return _validate_and_batch(args)
+
+
+def _validate_and_batch(args) -> tuple[list, list[int]] | int:
     from tiktok_relay.config import TikTokSettings
     from tiktok_relay.errors import ConfigurationError
     from tiktok_relay.tiktok.ndjson import build_requests, parse_events
@@ -63,13 +103,14 @@ def _build(args) -> tuple[list, list[int]] | int:
 
 
 def cmd_build(args) -> int:
-    built = _build(args)
-    if isinstance(built, int):
-        return built
-    out = sys.stdout.buffer
-    for request in built[0]:
-        out.write(request.to_json())
-        out.write(b"\n")
+    with _gc_paused(args):  # over the serialization too
+        built = _build(args)
+        if isinstance(built, int):
+            return built
+        out = sys.stdout.buffer
+        for request in built[0]:
+            out.write(request.to_json())
+            out.write(b"\n")
     return EXIT_OK
 
 
@@ -213,6 +254,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
+    args.whole_process = argv is None  # the `tiktok-relay` program itself, not a call from Python
     return args.run(args)
 
 

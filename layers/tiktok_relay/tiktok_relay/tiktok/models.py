@@ -74,17 +74,19 @@ class _Model(BaseModel):
 
 def _str_id(value: Any) -> Any:
     """Ids are strings on the wire; numbers (even beyond 2^53, given as int) become exact strings."""
+    if isinstance(value, str):  # the usual case first (a str is neither a bool nor an int)
+        return value.strip() or None
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str):
-        return value.strip() or None
     return value
 
 
 def _money(value: Any) -> Any:
     """Money and quantities are numbers on the wire; decimal strings are accepted as input."""
+    if type(value) is float and math.isfinite(value):  # the usual case, decided at once
+        return value
     if isinstance(value, bool):  # pydantic's lax mode would turn true into 1.0
         raise ValueError("must be a number, not a boolean")
     if isinstance(value, str):
@@ -105,8 +107,10 @@ def _not_bool(value: Any) -> Any:
 
 
 StrId = Annotated[str, pydantic.BeforeValidator(_str_id)]
-Money = Annotated[float, pydantic.BeforeValidator(_money), Field(ge=0)]
-Count = Annotated[int, pydantic.BeforeValidator(_not_bool), Field(ge=0)]
+# The bound before the BeforeValidator: pydantic-core then checks it (same check after the
+# validator, same message) rather than a Python function per value.
+Money = Annotated[float, Field(ge=0), pydantic.BeforeValidator(_money)]
+Count = Annotated[int, Field(ge=0), pydantic.BeforeValidator(_not_bool)]
 Hashes = list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
@@ -305,21 +309,10 @@ def _unix_seconds(value: Any) -> Any:
 _DUMPED_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _dumps_nothing(model: BaseModel) -> bool:
-    """Whether `model.model_dump(exclude_none=True)` is {}, i.e. every field it would dump is None.
-
-    The same answer as dumping (models forbid extra fields), without building the dict: this
-    runs for every block of every event.
-    """
-    cls = type(model)
-    names = _DUMPED_FIELDS.get(cls)
-    if names is None:
-        names = _DUMPED_FIELDS[cls] = tuple(n for n, f in cls.model_fields.items() if not f.exclude)
-    values = model.__dict__
-    for name in names:
-        if values[name] is not None:
-            return False
-    return True
+def _dumped_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields `model_dump` includes (all but `exclude=True` ones); models forbid extras."""
+    names = _DUMPED_FIELDS[cls] = tuple(n for n, f in cls.model_fields.items() if not f.exclude)
+    return names
 
 
 class Event(_Model):
@@ -351,10 +344,18 @@ class Event(_Model):
 
     @model_validator(mode="after")
     def _drop_empty_objects(self) -> Event:
+        # A block is empty when `block.model_dump(exclude_none=True)` would be {}: every field
+        # it dumps is None. Checked without dumping (nor a call per block): this runs per event.
         values = self.__dict__
         for name in ("user", "properties", "page", "lead", "ad"):
             block = values[name]
-            if block is not None and _dumps_nothing(block):
+            if block is None:
+                continue
+            block_values = block.__dict__
+            for field in _DUMPED_FIELDS.get(type(block)) or _dumped_fields(type(block)):
+                if block_values[field] is not None:
+                    break
+            else:
                 setattr(self, name, None)
         return self
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pydantic
+
 from tiktok_relay.errors import EventValidationError, FieldProblem
 from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Event, EventSource, TrackRequest
 
@@ -29,13 +31,16 @@ def parse_events(lines: Iterable[str | bytes], *, phone_region: str | None = Non
     """Validate (and so normalize and hash) one event per non-blank line. Collects every problem."""
     context = {"phone_region": phone_region}
     parsed = ParsedLines([], [], [])
+    # What Event.model_validate_json does, minus two Python calls per line (2% of `build`).
+    validate_json = Event.__pydantic_validator__.validate_json
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            event = Event.model_validate_json(line, context=context)
-        except EventValidationError as exc:
-            parsed.problems.extend(LineProblem(number, p) for p in exc.problems)
+            event = validate_json(line, context=context)
+        except pydantic.ValidationError as exc:
+            problems = EventValidationError.from_pydantic(exc).problems
+            parsed.problems.extend(LineProblem(number, p) for p in problems)
             continue
         parsed.events.append(event)
         parsed.line_numbers.append(number)

@@ -79,7 +79,9 @@ def hash_email(value: object) -> str | None:
     text = _text(value, "email")
     if not text:
         return None
-    return _prehashed(text) or sha256_hex(normalize_email(text))
+    if len(text) == 64 and is_sha256_hex(text):  # (the length first: this runs for every event)
+        return text.lower()
+    return sha256_hex(normalize_email(text))
 
 
 # --- phone ----------------------------------------------------------------------------------
@@ -228,7 +230,9 @@ def hash_phone(value: object, region: str | None = None) -> str | None:
     text = _text(value, "phone")
     if not text:
         return None
-    return _prehashed(text) or sha256_hex(normalize_phone(text, region))
+    if len(text) == 64 and is_sha256_hex(text):
+        return text.lower()
+    return sha256_hex(normalize_phone(text, region))
 
 
 # --- other hashed identifiers -----------------------------------------------------------------
@@ -239,7 +243,9 @@ def hash_external_id(value: object) -> str | None:
     text = _text(value, "external_id")
     if not text:
         return None
-    return _prehashed(text) or sha256_hex(text)
+    if len(text) == 64 and is_sha256_hex(text):
+        return text.lower()
+    return sha256_hex(text)
 
 
 def normalize_name(value: str) -> str:

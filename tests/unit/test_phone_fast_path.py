@@ -1,0 +1,102 @@
+"""The phone fast path must give exactly what the full parser gives.
+
+`normalize._canonical_fast_path` reads '+<country code>...' numbers without
+`phonenumbers.parse` (a tenth of its cost), following the parser's steps with the installed
+library's metadata. These tests compare it with the parser on numbers of every country
+calling code, with and without national (trunk) prefixes, so a phonenumbers upgrade that
+changed the parser's rules would fail here rather than silently change hashes.
+"""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+
+from tiktok_relay.tiktok import normalize
+
+TYPES = (
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.VOIP,
+)
+
+
+def parser_e164(text: str) -> str | None:
+    """What normalize_phone's full path accepts, in E.164; None where it raises."""
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def candidates(seed: int):
+    """'+' numbers for every country code: example numbers, mangled, behind national prefixes."""
+    rng = random.Random(seed)
+    for cc, regions in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()):
+        nationals = set()
+        for region in regions:
+            for kind in TYPES:
+                if region == "001":
+                    example = phonenumbers.example_number_for_non_geo_entity(cc)
+                else:
+                    example = phonenumbers.example_number_for_type(region, kind)
+                if example is not None:
+                    nationals.add(phonenumbers.national_significant_number(example))
+        main = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            cc, phonenumbers.region_code_for_country_code(cc)
+        )
+        trunk = (main.national_prefix or "") if main is not None else ""
+        for national in sorted(nationals) or ["2345678"]:
+            variants = [national, national[:-1], national + "5", national[: len(national) // 2]]
+            variants.append("".join(rng.choice("0123456789") for _ in national))
+            for body in variants:
+                for prefix in sorted({"", "0", "00", "1", "8", "9", "15", "90", trunk}):
+                    digits = f"{cc}{prefix}{body}"
+                    yield "+" + digits
+                    spaced = " ".join(digits[i : i + rng.randint(1, 4)] for i in range(0, len(digits), 3))
+                    yield "+" + spaced
+                    yield f"+{cc} ({prefix or '0'}) {body[:3]}-{body[3:]}"
+
+
+def test_fast_path_equals_the_parser_for_every_country_code():
+    checked = taken = 0
+    mismatches = []
+    for text in candidates(seed=2024):
+        fast = normalize._canonical_fast_path(text)
+        checked += 1
+        if fast is None:
+            continue
+        taken += 1
+        expected = parser_e164(text)
+        if fast != expected:
+            mismatches.append((text, fast, expected))
+    assert not mismatches[:20]
+    assert checked > 20_000 and taken > checked // 4  # the comparison covers the fast path well
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+014155552671",  # a leading 0 is no country code: the parser refuses it
+        "+1\t4155552671",  # a tab inside is not a separator the parser knows
+        "+1" + " " * 300 + "4155552671",  # longer than the parser reads
+        "+44 (0)20 7946 0958",  # trunk prefix in brackets: stripped
+        "+54 11 15 1234 5678",  # Argentina's mobile '15' is rewritten to a leading 9
+        "+39 06 6982 1234",  # Italy keeps its leading zero
+        "+7 8 495 123-45-67",  # Russia's trunk 8
+        "+999 1234 5678",  # no such country code
+    ],
+)
+def test_normalize_phone_agrees_with_the_parser_on_tricky_input(text):
+    expected = parser_e164(text.strip())
+    if expected is None:
+        with pytest.raises(ValueError):
+            normalize.normalize_phone(text)
+    else:
+        assert normalize.normalize_phone(text) == expected
