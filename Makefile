@@ -73,4 +73,20 @@ sam-build: $(SAM_STAMP)
 	if grep -qi 'warn' .aws-sam/sam-build.log; then echo "error: sam build printed warnings (above)" >&2; exit 1; fi
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .build
+	rm -rf $(VENV) $(SAM_VENV) .venv-bench-pytt .aws-sam .build
+
+# The benchmarks (README "Performance"); not tests, nothing here fails on a slow machine. Run them
+# one at a time (no -j): side by side they would time each other.
+#   bench-build    `tiktok-relay build` of 10,000 events against pytt-events-api 0.1.10 and a
+#                  no-validation floor; the first run creates .venv-bench-pytt (pytt pins pydantic 1)
+#   bench-mapping  mapping one 10-item order against its 200 us budget
+#   bench-relay    the relay's budgets: receiver warm latency, cold start, peak memory, sender
+#                  throughput, layer size; starts a moto server and the fake TikTok on 127.0.0.1
+.PHONY: bench-build bench-mapping bench-relay
+bench: bench-build bench-mapping bench-relay
+bench-build: $(VENV)/.installed
+	$(BIN)/python tests/bench/bench_build.py
+bench-mapping: $(VENV)/.installed
+	$(BIN)/python tests/bench/bench_mapping.py
+bench-relay: $(VENV)/.installed
+	$(BIN)/python tests/bench/bench_relay.py
