@@ -89,7 +89,7 @@ def hash_email(value: object) -> str | None:
 _phonenumbers = None
 
 
-def _phone_lib():
+def phone_library():
     # phonenumbers costs ~40 ms to import; load it on the first phone, not at import.
     global _phonenumbers
     if _phonenumbers is None:
@@ -106,7 +106,7 @@ def normalize_region(region: object) -> str | None:
     code = region.strip().upper()
     if len(code) != 2 or not code.isalpha():
         return None
-    return code if code in _phone_lib().SUPPORTED_REGIONS else None
+    return code if code in phone_library().SUPPORTED_REGIONS else None
 
 
 class _Plan:
@@ -170,7 +170,7 @@ def _canonical_fast_path(text: str) -> str | None:
             return None
     if not 7 <= len(digits) <= 15 or digits[0] == "0":
         return None
-    lib = _phonenumbers or _phone_lib()
+    lib = _phonenumbers or phone_library()
     known = lib.COUNTRY_CODE_TO_REGION_CODE
     for cc_len in (1, 2, 3):
         cc = int(digits[:cc_len])
@@ -211,7 +211,7 @@ def normalize_phone(value: str, region: str | None = None) -> str:
     fast = _canonical_fast_path(text)
     if fast is not None:
         return fast
-    lib = _phone_lib()
+    lib = phone_library()
     try:
         number = lib.parse(text, region)
     except lib.NumberParseException as exc:

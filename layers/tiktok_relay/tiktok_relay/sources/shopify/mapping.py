@@ -423,31 +423,25 @@ def _hash_into(seen: dict[str, None], hasher, value: Any, path: str, warnings: l
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         warnings.append(f"{path} ignored: not a string")
         return
-    try:
-        digest = hasher(value)
-    except UnicodeError:  # lone surrogates; the codec's message would quote the character
-        warnings.append(f"{path} dropped: not valid Unicode text")
-        return
-    except ValueError as exc:  # normalize's messages name the problem, never the value
-        warnings.append(f"{path} dropped: {exc}")
-        return
-    except Exception:  # a third-party parser failing on odd input must not lose the event
-        warnings.append(f"{path} dropped: could not be normalized")
-        return
-    if digest is not None:
+    digest = _attempt(hasher, path, warnings, value)
+    if digest is not _FAILED and digest is not None:
         seen[digest] = None
 
 
-_phonenumbers = None
+_FAILED = object()
 
 
-def _phone_lib():
-    global _phonenumbers
-    if _phonenumbers is None:
-        import phonenumbers
-
-        _phonenumbers = phonenumbers
-    return _phonenumbers
+def _attempt(normalizer, path: str, warnings: list[str], *args: Any) -> Any:
+    """`normalizer(*args)`, or _FAILED after a warning that names the field, never the value."""
+    try:
+        return normalizer(*args)
+    except UnicodeError:  # lone surrogates; the codec's message would quote the character
+        warnings.append(f"{path} dropped: not valid Unicode text")
+    except ValueError as exc:  # normalize's messages name the problem, never the value
+        warnings.append(f"{path} dropped: {exc}")
+    except Exception:  # a third-party parser failing on odd input must not lose the event
+        warnings.append(f"{path} dropped: could not be normalized")
+    return _FAILED
 
 
 def _national_e164(digits: str, region: str | None) -> str | None:
@@ -463,7 +457,7 @@ def _national_e164(digits: str, region: str | None) -> str | None:
     """
     if region is None or not (digits.isascii() and digits.isdigit()):
         return None
-    lib = _phone_lib()
+    lib = normalize.phone_library()
     meta = lib.PhoneMetadata.metadata_for_region(region)
     if meta is None or not meta.country_code:
         return None
@@ -485,6 +479,12 @@ def _national_e164(digits: str, region: str | None) -> str | None:
     if not lib.is_possible_number(lib.PhoneNumber(country_code=meta.country_code, national_number=int(national))):
         return None
     return f"+{code}{national}"
+
+
+def _e164(digits: str, text: str, region: str | None) -> str:
+    """E.164 of a number: the quick national path when it is certain, else the full parser."""
+    e164 = _national_e164(digits, region) if digits[:1] != "+" else None
+    return e164 if e164 is not None else normalize.normalize_phone(text, region)
 
 
 def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[str]) -> list[str]:
@@ -510,18 +510,8 @@ def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[s
         digits = text.translate(_PHONE_KEY_DROP)
         if digits in seen:
             continue  # '+' and the same digits as a number already hashed
-        try:
-            e164 = _national_e164(digits, region) if digits[:1] != "+" else None
-            if e164 is None:
-                e164 = normalize.normalize_phone(text, region)
-        except UnicodeError:
-            warnings.append(f"{path} dropped: not valid Unicode text")
-            continue
-        except ValueError as exc:  # normalize's messages name the problem, never the value
-            warnings.append(f"{path} dropped: {exc}")
-            continue
-        except Exception:  # a third-party parser failing on odd input must not lose the event
-            warnings.append(f"{path} dropped: could not be normalized")
+        e164 = _attempt(_e164, path, warnings, digits, text, region)
+        if e164 is _FAILED:
             continue
         if e164 not in seen:
             seen.add(e164)
