@@ -34,3 +34,22 @@ def load_fixture(name: str):
 @pytest.fixture
 def fixture_json():
     return load_fixture
+
+
+def console_script() -> list[str]:
+    """The installed `tiktok-relay` command (next to this interpreter), else `python -m`."""
+    import shutil
+    import sys
+
+    script = Path(sys.executable).with_name("tiktok-relay")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("tiktok-relay")
+    return [found] if found else [sys.executable, "-m", "tiktok_relay"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without the developer's TIKTOK_* and SHOPIFY_* settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "SHOPIFY_"))}
+    env.update(extra)
+    return env

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import urllib3
+
+from tests.conftest import clean_env, console_script
 
 T = 1_700_000_000
 PIXEL = "CPIXELFROMENV0000001"
@@ -21,20 +20,6 @@ PIXEL = "CPIXELFROMENV0000001"
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def console_script() -> list[str]:
-    script = Path(sys.executable).with_name("tiktok-relay")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("tiktok-relay")
-    return [found] if found else [sys.executable, "-m", "tiktok_relay"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
-    env.update(extra)
-    return env
 
 
 def run(args: list[str], *, stdin: bytes = b"", env: dict | None = None, command: list[str] | None = None):

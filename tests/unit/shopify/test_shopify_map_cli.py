@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,22 +11,9 @@ import pytest
 from shopify_helpers import PII_VALUES, SHOPIFY_FIXTURES, assert_no_pii, load, order, sha
 from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
 from tiktok_relay.sources.shopify.settings import ShopifySettings
+from tests.conftest import clean_env, console_script
 
 PIXEL = "CPIXELMAPTEST0000001"
-
-
-def console_script() -> list[str]:
-    script = Path(sys.executable).with_name("tiktok-relay")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("tiktok-relay")
-    return [found] if found else [sys.executable, "-m", "tiktok_relay"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "SHOPIFY_"))}
-    env.update(extra)
-    return env
 
 
 def tiktok_relay_map(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
