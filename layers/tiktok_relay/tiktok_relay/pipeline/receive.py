@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tiktok_relay.errors import ConfigurationError, SignatureError, TikTokRelayError
@@ -52,7 +52,6 @@ class Reply:
     reason: str | None = None
     events: int = 0
     warnings: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def body(self) -> dict[str, Any]:
@@ -61,7 +60,7 @@ class Reply:
             body["reason"] = self.reason
         if self.outcome == "queued":
             body["events"] = self.events
-        return {**body, **self.extra}
+        return body
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "outcome": self.outcome, "reason": self.reason,
