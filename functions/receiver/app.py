@@ -31,6 +31,7 @@ app = APIGatewayHttpResolver()
 # building the receiver and sender on the first invocation.
 gc.freeze()
 
+
 @app.post("/webhooks/shopify")
 @tracer.capture_method
 def shopify_webhook() -> Response:
@@ -49,9 +50,7 @@ def shopify_webhook() -> Response:
         metrics.add_metric(name=f"Webhooks{reply.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
         logger.info(f"delivery {reply.outcome}", extra={"reason": reply.reason})
     else:
-        with single_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1,
-                           namespace=metrics.namespace) as metric:
-            metric.add_dimension(name="reason", value=reply.outcome if reply.status >= 409 else str(reply.status))
+        count_rejected(reply.outcome if reply.status >= 409 else str(reply.status))
         log = logger.error if reply.status >= 500 else logger.warning
         log("delivery not accepted", extra={"status": reply.status, "reason": reply.reason})
     return Response(status_code=reply.status, content_type=content_types.APPLICATION_JSON,
@@ -62,11 +61,16 @@ def shopify_webhook() -> Response:
 def misconfigured(error: ConfigurationError) -> Response:
     # The relay's own settings are wrong: answer 5xx so Shopify retries once they are fixed.
     logger.error("relay misconfigured", extra={"reason": str(error)})
-    with single_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1,
-                       namespace=metrics.namespace) as metric:
-        metric.add_dimension(name="reason", value="misconfigured")
+    count_rejected("misconfigured")
     return Response(status_code=500, content_type=content_types.APPLICATION_JSON,
                     body=json.dumps({"status": "misconfigured", "reason": str(error)}))
+
+
+def count_rejected(reason: str) -> None:
+    """WebhooksRejected with its own `reason` dimension (not the invocation's other metrics)."""
+    with single_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1,
+                       namespace=metrics.namespace) as metric:
+        metric.add_dimension(name="reason", value=reason)
 
 
 @logger.inject_lambda_context(correlation_id_path=f'headers."{WEBHOOK_ID_HEADER}"', clear_state=True)

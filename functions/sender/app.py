@@ -32,6 +32,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 # building the receiver and sender on the first invocation.
 gc.freeze()
 
+
 class RetryLater(Exception):
     """Raised for a record that must be redelivered by SQS."""
 

@@ -199,3 +199,27 @@ def local_settings(args_dry_run: bool):
             tiktok = TikTokSettings(access_token=fake.access_token, pixel_id=pixel_id,
                                     api_version=tiktok.api_version, base_url=fake.base_url)
     return tiktok, shopify, secret, pixel_id, fake
+
+
+def open_local_pipeline(*, dry_run: bool, dead_letter_path: str | Path, batch_size: int = 10,
+                        max_receives: int = 5):
+    """What `replay` and `serve` run: the pipeline configured from the environment, and the
+    embedded fake TikTok, started, when no TIKTOK_ACCESS_TOKEN is set (None otherwise; the
+    caller stops it). Raises ConfigurationError naming what is wrong."""
+    from tiktok_relay.pipeline.runtime import client_factory
+
+    use_local_powertools_defaults()
+    tiktok, shopify, secret, pixel_id, fake = local_settings(dry_run)
+    try:
+        pipeline = LocalPipeline(
+            client_factory=None if dry_run else client_factory(tiktok, StaticSecret(tiktok.access_token)),
+            pixel_id=pixel_id, webhook_secret=secret, settings=shopify, dead_letter_path=dead_letter_path,
+            batch_size=batch_size, max_receives=max_receives,
+        )
+    except BaseException:
+        if fake is not None:
+            fake.close()
+        raise
+    if fake is not None:
+        fake.start()
+    return pipeline, fake

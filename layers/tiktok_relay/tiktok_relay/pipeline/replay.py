@@ -44,29 +44,16 @@ def _response_body(response: dict):
 
 
 def run_replay(args) -> int:
-    from tiktok_relay.pipeline.local import LocalPipeline, local_settings, use_local_powertools_defaults
-    from tiktok_relay.pipeline.memory import StaticSecret
-    from tiktok_relay.pipeline.runtime import client_factory
+    from tiktok_relay.pipeline.local import open_local_pipeline
 
-    use_local_powertools_defaults()
     try:
         events = [(path, _load_event(path)) for path in args.files]
-        tiktok, shopify, secret, pixel_id, fake = local_settings(args.dry_run)
+        pipeline, fake = open_local_pipeline(dry_run=args.dry_run, dead_letter_path=args.dead_letter,
+                                             batch_size=args.batch_size, max_receives=args.max_receives)
     except ConfigurationError as exc:
         print(f"tiktok-relay replay: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if fake is not None:
-        fake.start()
     try:
-        factory = None if args.dry_run else client_factory(tiktok, StaticSecret(tiktok.access_token))
-        try:
-            pipeline = LocalPipeline(
-                client_factory=factory, pixel_id=pixel_id, webhook_secret=secret, settings=shopify,
-                dead_letter_path=args.dead_letter, batch_size=args.batch_size, max_receives=args.max_receives,
-            )
-        except ConfigurationError as exc:
-            print(f"tiktok-relay replay: {exc}", file=sys.stderr)
-            return EXIT_USAGE
         rows = []
         for path, event in events:
             response, request = pipeline.deliver(event)

@@ -63,24 +63,18 @@ def make_server(pipeline, port: int, host: str = "127.0.0.1") -> ThreadingHTTPSe
 
 
 def run_serve(args) -> int:
-    from tiktok_relay.pipeline.local import LocalPipeline, local_settings, use_local_powertools_defaults
-    from tiktok_relay.pipeline.memory import StaticSecret
-    from tiktok_relay.pipeline.runtime import client_factory
+    from tiktok_relay.pipeline.local import open_local_pipeline
 
-    use_local_powertools_defaults()
     try:
-        tiktok, shopify, secret, pixel_id, fake = local_settings(False)
-        if fake is not None:
-            fake.start()
-        pipeline = LocalPipeline(
-            client_factory=client_factory(tiktok, StaticSecret(tiktok.access_token)), pixel_id=pixel_id,
-            webhook_secret=secret, settings=shopify, dead_letter_path="dead-letters.ndjson",
-        )
-        server = make_server(pipeline, args.port)
+        pipeline, fake = open_local_pipeline(dry_run=False, dead_letter_path="dead-letters.ndjson")
     except ConfigurationError as exc:
         print(f"tiktok-relay serve: {exc}", file=sys.stderr)
         return 2
+    try:
+        server = make_server(pipeline, args.port)
     except OSError as exc:
+        if fake is not None:
+            fake.stop()
         print(f"tiktok-relay serve: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     target = f"the embedded fake TikTok ({fake.base_url})" if fake else "TikTok"

@@ -38,6 +38,10 @@ class LocalServer:
         self._server.shutdown()
         self._server.server_close()
 
+    def close(self) -> None:
+        """Release the port of a server that was never started (stop() would wait for it)."""
+        self._server.server_close()
+
     def serve_forever(self) -> None:
         self._server.serve_forever()
 
