@@ -139,3 +139,9 @@ def test_real_tiktok_mode_needs_a_pixel_id():
 def test_runs_from_another_directory_of_the_checkout(tmp_path):
     result = replay("--json", "--dry-run", str(ROOT / "events/shopify/orders_paid.json"), cwd=ROOT / "events")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_webhook_secret_of_only_separators_is_a_configuration_error():
+    result = replay("events/shopify/orders_paid.json", env={"SHOPIFY_WEBHOOK_SECRET": " , ,"})
+    assert result.returncode == 2
+    assert "SHOPIFY_WEBHOOK_SECRET holds no secret" in result.stderr and result.stdout == ""

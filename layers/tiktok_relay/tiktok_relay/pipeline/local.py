@@ -188,7 +188,8 @@ def local_settings(args_dry_run: bool):
     tiktok = TikTokSettings.from_env()
     shopify = ShopifySettings.from_env()
     secret = os.environ.get("SHOPIFY_WEBHOOK_SECRET") or LOCAL_WEBHOOK_SECRET
-    parse_secrets(secret)  # a clear error now rather than 500s later
+    if not parse_secrets(secret):  # a clear error now rather than a 500 for every delivery
+        raise ConfigurationError("SHOPIFY_WEBHOOK_SECRET holds no secret (only commas or spaces)")
     fake = None
     if tiktok.access_token:
         pixel_id = tiktok.require_pixel()
