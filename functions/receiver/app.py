@@ -1,23 +1,23 @@
 """Receiver Lambda: POST /webhooks/shopify behind an API Gateway HTTP API.
 
 Only wiring lives here: Powertools routing, logs, traces and metrics around the library's
-ShopifyReceiver (tiktok_relay/pipeline/receive.py), which verifies, deduplicates, maps,
-hashes and enqueues. `tiktok-relay replay` and `serve` run this very module.
+Receiver (tiktok_relay/pipeline/receive.py), which verifies, deduplicates, maps, hashes and
+enqueues. `tiktok-relay replay` and `serve` run this very module.
 """
 
 from __future__ import annotations
 
 import gc
-
 import json
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.pipeline import runtime
-from tiktok_relay.pipeline.receive import SHOP_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER
+from tiktok_relay.sources.shopify.receiver import IDEMPOTENCY_KEY_PATH, SHOP_HEADER, TOPIC_HEADER
 
 logger = Logger()
 tracer = Tracer()
@@ -73,8 +73,8 @@ def count_rejected(reason: str) -> None:
         metric.add_dimension(name="reason", value=reason)
 
 
-@logger.inject_lambda_context(correlation_id_path=f'headers."{WEBHOOK_ID_HEADER}"', clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=IDEMPOTENCY_KEY_PATH, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -1,9 +1,10 @@
 """Sender Lambda: SQS batches -> TikTok Events API, with partial batch responses.
 
-Only wiring lives here: Powertools batch processing, logs, traces and metrics around the
-library's QueueSender (tiktok_relay/pipeline/send.py), which gathers the batch's events into
-requests of at most 1000 and dead-letters what TikTok refuses for good. Records that failed
-transiently are reported as batch item failures, so SQS redelivers only those.
+Only wiring lives here: Powertools logs, traces and metrics around the library's QueueSender
+(tiktok_relay/pipeline/send.py), which gathers the batch's events into requests of at most
+1000 and dead-letters what TikTok refuses for good. Records that failed transiently are
+reported in the documented partial batch response (`batchItemFailures`), so SQS redelivers
+only those.
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ import gc
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tiktok_relay.pipeline import runtime
-from tiktok_relay.pipeline.send import deadline_from
+from tiktok_relay.pipeline.send import BatchReport, deadline_from
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-# When every record must be retried, report them all as item failures instead of failing the
-# invocation: SQS redelivers exactly the same way, and this invocation's metrics still flush.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 # What is alive now (Powertools, pydantic, the library: ~100k objects) lives as long as the
@@ -33,12 +30,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 gc.freeze()
 
 
-class RetryLater(Exception):
-    """Raised for a record that must be redelivered by SQS."""
-
-
 @tracer.capture_method
-def send(records: list[dict], context):
+def send(records: list[dict], context: LambdaContext) -> BatchReport:
     report = runtime.sender().send_batch(records, deadline=deadline_from(context))
     for name, value in (("EventsSent", report.delivered), ("EventsRejected", report.rejected),
                         ("EventsDeadLettered", report.dead_lettered), ("EventsRetried", report.failed),
@@ -57,11 +50,7 @@ def send(records: list[dict], context):
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context) -> dict:
-    report = send(event.get("Records") or [], context)
-
-    def settle(record: SQSRecord) -> None:
-        if record.message_id in report.retry_message_ids:
-            raise RetryLater(f"message {record.message_id} will be redelivered")
-
-    return process_partial_response(event=event, record_handler=settle, processor=processor, context=context)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # Even when every record must be retried, they are all reported as item failures rather
+    # than failing the invocation: SQS redelivers the same way, and this invocation's metrics flush.
+    return send(event.get("Records") or [], context).batch_item_failures()

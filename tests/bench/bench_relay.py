@@ -9,7 +9,7 @@ What is measured (each part in fresh processes of its own, started from here):
           Powertools resolver, Logger, Tracer, Metrics, idempotency) invoked in process with
           signed API Gateway v2 events of 1-, 10- and 250-item orders, a fresh webhook id each
           time, a queue that does nothing and the in-memory idempotency store: no network I/O
-          is timed. Also ShopifyReceiver.handle alone (the logic, without Powertools), and two
+          is timed. Also Receiver.handle alone (the logic, without Powertools), and two
           baselines: `json.loads` + HMAC check of the same body (the least any receiver does),
           and a bare Powertools handler (same decorators and resolver, a route that does nothing).
           Wall time per call (what the budget is about) and CPU time per call (which the other
@@ -147,7 +147,7 @@ def order_body(items: int, number: int = 0) -> bytes:
 
 
 def signed_event(body: bytes, webhook_id: str) -> dict:
-    from tiktok_relay.testing.apigw import shopify_event
+    from tiktok_relay.local.apigw import shopify_event
 
     return shopify_event("orders/paid", body, SECRET, shop=SHOP, webhook_id=webhook_id)
 
@@ -238,11 +238,13 @@ def worker_warm(quick: bool) -> dict:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
     from tiktok_relay.pipeline import runtime
-    from tiktok_relay.pipeline.local import load_handler
-    from tiktok_relay.pipeline.memory import MemoryIdempotencyStore, StaticSecret
-    from tiktok_relay.pipeline.receive import ShopifyReceiver
+    from tiktok_relay.local.harness import load_handler
+    from tiktok_relay.local.memory import MemoryIdempotencyStore
+    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     class RemoteLikeStore(MemoryIdempotencyStore):
         """Keeps only in-progress records, like Lambda's process does with DynamoDB: the finished
@@ -254,8 +256,8 @@ def worker_warm(quick: bool) -> dict:
             self._delete_record(data_record)
 
     queue = NullQueue()
-    receiver = ShopifyReceiver(secrets=StaticSecret(SECRET), queue=queue, settings=ShopifySettings.from_env({}),
-                               pixel_id=PIXEL, idempotency_store=RemoteLikeStore())
+    source = ShopifySource(secrets=StaticSecret(SECRET), settings=ShopifySettings.from_env({}), pixel_id=PIXEL)
+    receiver = Receiver(source=source, queue=queue, idempotency_store=RemoteLikeStore())
     runtime.install(receiver=receiver)
     app = load_handler(RECEIVER_APP, "bench_relay_receiver_app")
     context = FakeLambdaContext(function_name="receiver", timeout_seconds=10)
@@ -560,19 +562,21 @@ def worker_sender(quick: bool) -> dict:
     quiet_stdout()
     from tiktok_relay.config import TikTokSettings
     from tiktok_relay.pipeline import runtime
-    from tiktok_relay.pipeline.local import load_handler
-    from tiktok_relay.pipeline.memory import MemoryDeadLetters, MemoryQueue, StaticSecret
-    from tiktok_relay.pipeline.receive import ShopifyReceiver
+    from tiktok_relay.local.harness import load_handler
+    from tiktok_relay.local.memory import MemoryDeadLetters, MemoryQueue
+    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.pipeline.send import BatchReport, QueueSender
     from tiktok_relay.sources.shopify.settings import ShopifySettings
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
     from tiktok_relay.tiktok.client import shared_pool
 
     base_url = os.environ["BENCH_TIKTOK_URL"]
     # Queue messages exactly as the receiver writes them: distinct 10-item orders.
     queue = MemoryQueue()
-    receiver = ShopifyReceiver(secrets=StaticSecret(SECRET), queue=queue, settings=ShopifySettings.from_env({}),
-                               pixel_id=PIXEL)
+    source = ShopifySource(secrets=StaticSecret(SECRET), settings=ShopifySettings.from_env({}), pixel_id=PIXEL)
+    receiver = Receiver(source=source, queue=queue)
     distinct = 50 if quick else 200
     for number in range(distinct):
         event = signed_event(order_body(10, number + 1), f"sender-{number}")
@@ -788,7 +792,7 @@ def report(results: dict, args: argparse.Namespace, elapsed: float) -> None:
               f"| {'CPU max':>7} | {'calls':>5} |")
         print(f"|{'-' * 11}|{'-' * 48}|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 6}:|")
         labels = {"handler": "receiver handler (Powertools + logic)",
-                  "logic": "ShopifyReceiver.handle alone (logic)",
+                  "logic": "Receiver.handle alone (logic)",
                   "bare_powertools": "baseline: bare Powertools handler, empty route",
                   "floor_json_hmac": "baseline: json.loads + HMAC of the body"}
         for size, data in warm["sizes"].items():

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 PIXEL_ID = "CTESTPIXEL0000000000"
-LOCAL_WEBHOOK_SECRET = "tiktok-relay-local-dev-secret"  # tiktok_relay.pipeline.local's, checked there
+LOCAL_WEBHOOK_SECRET = "tiktok-relay-local-dev-secret"  # tiktok_relay.local.harness's, checked there
 TIKTOK_SECRET_NAME = "tiktok-relay/tiktok-access-token"
 SHOPIFY_SECRET_NAME = "tiktok-relay/shopify-webhook-secret"
 
@@ -27,7 +27,7 @@ class Aws:
     def poll_and_send(self, sender_app) -> dict:
         """What Lambda's SQS event source does once: receive a batch from the events queue,
         invoke the sender, delete the records it did not report as failed."""
-        from tiktok_relay.testing.lambda_context import FakeLambdaContext
+        from tiktok_relay.local.lambda_context import FakeLambdaContext
 
         messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
                                             AttributeNames=["All"]).get("Messages", [])
@@ -119,14 +119,14 @@ def relay(aws, fake_tiktok, monkeypatch):
 
 @pytest.fixture(scope="session")
 def receiver_app():
-    from tiktok_relay.pipeline.local import load_handler
+    from tiktok_relay.local.harness import load_handler
 
     return load_handler(ROOT / "functions" / "receiver" / "app.py", "tiktok_relay_receiver_app")
 
 
 @pytest.fixture(scope="session")
 def sender_app():
-    from tiktok_relay.pipeline.local import load_handler
+    from tiktok_relay.local.harness import load_handler
 
     return load_handler(ROOT / "functions" / "sender" / "app.py", "tiktok_relay_sender_app")
 

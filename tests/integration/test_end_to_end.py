@@ -8,7 +8,7 @@ from tests.integration.conftest import event_file
 
 
 def receive(app, name):
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     return app.lambda_handler(event_file(name), FakeLambdaContext(function_name="receiver"))["statusCode"]
 

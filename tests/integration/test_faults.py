@@ -191,7 +191,7 @@ class Generator:
 
     def signed(self, label: str, topic: str, payload: dict, event_id: str, pii: list[str], *,
                kind: str = "original", of: Delivery | None = None) -> Delivery:
-        from tiktok_relay.testing.apigw import shopify_event
+        from tiktok_relay.local.apigw import shopify_event
 
         for value in pii:
             assert PII.search(value), f"generated PII {value!r} carries no marker: the scan would miss it"
@@ -272,7 +272,7 @@ class Captured:
     responses: list = field(default_factory=list)  # API Gateway responses
     reports: list = field(default_factory=list)  # sender BatchReport objects
     results: list = field(default_factory=list)  # client SendResult objects
-    exceptions: list = field(default_factory=list)  # what the batch processor recorded
+    exceptions: list = field(default_factory=list)  # what the sender path caught and turned into outcomes
 
     def reprs(self) -> str:
         parts = [repr(x) for x in (*self.replies, *self.reports, *self.results)]
@@ -295,15 +295,19 @@ def recording_client_class():
     return RecordingClient
 
 
-def record_sender_exceptions(sender_app, captured: Captured, monkeypatch) -> None:
-    original = sender_app.process_partial_response
+def record_pool_exceptions(pool: urllib3.PoolManager, captured: Captured, monkeypatch) -> None:
+    """The exceptions the client's connection pool raised (timeouts, dropped connections): the
+    sender turns them into outcomes, and their reprs and tracebacks are scanned too."""
+    original = pool.request
 
     def recording(*args, **kwargs):
-        result = original(*args, **kwargs)
-        captured.exceptions.extend(info[1] for info in sender_app.processor.exceptions if info[1] is not None)
-        return result
+        try:
+            return original(*args, **kwargs)
+        except Exception as exc:
+            captured.exceptions.append(exc)
+            raise
 
-    monkeypatch.setattr(sender_app, "process_partial_response", recording)
+    monkeypatch.setattr(pool, "request", recording)
 
 
 @pytest.fixture
@@ -358,9 +362,9 @@ def test_faults_lose_nothing_and_send_nothing_twice(fake_tiktok, tmp_path, power
                                                     monkeypatch):
     import logging
 
-    from tiktok_relay.pipeline import local as local_module
+    from tiktok_relay.local import harness as local_module
     from tiktok_relay.pipeline import runtime
-    from tiktok_relay.pipeline.local import LocalPipeline
+    from tiktok_relay.local.harness import LocalPipeline
     from tiktok_relay.sources.shopify.settings import ShopifySettings
     from tiktok_relay.testing.fake_tiktok import FAULTS
     from tiktok_relay.tiktok.client import RetryPolicy
@@ -404,7 +408,7 @@ def test_faults_lose_nothing_and_send_nothing_twice(fake_tiktok, tmp_path, power
                         or captured.replies[-1])
     monkeypatch.setattr(sender, "send_batch", lambda *a, **k: captured.reports.append(send_batch(*a, **k))
                         or captured.reports[-1])
-    record_sender_exceptions(sender_app, captured, monkeypatch)
+    record_pool_exceptions(pool, captured, monkeypatch)
 
     enqueued: list[tuple[Delivery, dict]] = []
     drains = 0
@@ -561,7 +565,7 @@ def test_a_timeout_after_tiktok_accepted_resends_the_same_event_ids(tmp_path, cl
     import threading
     import time
 
-    from tiktok_relay.pipeline.local import LocalPipeline
+    from tiktok_relay.local.harness import LocalPipeline
     from tiktok_relay.sources.shopify.settings import ShopifySettings
     from tiktok_relay.testing.fake_tiktok import FakeTikTok
     from tiktok_relay.tiktok.client import RetryPolicy, TikTokClient
@@ -617,7 +621,7 @@ def lambda_relay(relay, fake_tiktok, monkeypatch):
 
 
 def invoke_receiver(app, event) -> tuple[int, dict]:
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     response = app.lambda_handler(event, FakeLambdaContext(function_name="receiver"))
     return response["statusCode"], json.loads(response["body"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import dataclasses
 import hashlib
 import hmac
 import inspect
@@ -43,7 +44,7 @@ from tests.fixtures.hostile_corpus import (
 )
 from tests.integration.conftest import LOCAL_WEBHOOK_SECRET, PIXEL_ID, json_lines
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
-from tiktok_relay.testing.lambda_context import FakeLambdaContext
+from tiktok_relay.local.lambda_context import FakeLambdaContext
 
 SQS_MAX_BYTES = 256 * 1024
 HASHED_USER_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "zip_code")
@@ -77,15 +78,16 @@ def relay(receiver_app):
     """The receiver with in-memory ports, configured with the corpus's secret (and an old one
     still listed, as during a rotation)."""
     from tiktok_relay.pipeline import runtime
-    from tiktok_relay.pipeline.memory import MemoryIdempotencyStore, MemoryQueue, StaticSecret
-    from tiktok_relay.pipeline.receive import ShopifyReceiver
+    from tiktok_relay.local.memory import MemoryIdempotencyStore, MemoryQueue
+    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
     queue, store = MemoryQueue(), MemoryIdempotencyStore()
-    runtime.install(receiver=ShopifyReceiver(
-        secrets=StaticSecret(f"{WEBHOOK_SECRET}, {OLD_WEBHOOK_SECRET}"), queue=queue, settings=ShopifySettings(),
-        pixel_id=PIXEL_ID, idempotency_store=store,
-    ))
+    source = ShopifySource(secrets=StaticSecret(f"{WEBHOOK_SECRET}, {OLD_WEBHOOK_SECRET}"), settings=ShopifySettings(),
+                           pixel_id=PIXEL_ID)
+    runtime.install(receiver=Receiver(source=source, queue=queue, idempotency_store=store))
     yield Relay(queue, store)
     runtime.install()
 
@@ -304,7 +306,8 @@ def test_queued_corpus_dead_lettered_by_tiktok_carries_no_pii(receiver_app, send
     letters, the sender's logs and what reached TikTok hold hashed data only, and no token."""
     from tiktok_relay.config import TikTokSettings
     from tiktok_relay.pipeline import runtime
-    from tiktok_relay.pipeline.memory import MemoryDeadLetters, StaticSecret
+    from tiktok_relay.local.memory import MemoryDeadLetters
+    from tiktok_relay.pipeline.runtime import StaticSecret
     from tiktok_relay.pipeline.send import QueueSender
     from tiktok_relay.testing.fake_tiktok import FakeTikTok
 
@@ -457,7 +460,7 @@ def test_the_receivers_reply_and_repr_carry_no_pii_or_secret(relay):
         reply = runtime.receiver().handle(event["headers"], event["body"], event["isBase64Encoded"],
                                           FakeLambdaContext(function_name="receiver"))
         assert reply.status == case.status, case.id
-        texts += [repr(reply), json.dumps(reply.body), json.dumps(reply.to_dict())]
+        texts += [repr(reply), json.dumps(reply.body), json.dumps(dataclasses.asdict(reply))]  # as stored
     assert_nothing_leaked(texts)
 
 

@@ -13,7 +13,7 @@ RAW_PII = ("ada.lovelace@example.com", "07700 900123", "+447700900456", "Lovelac
 
 
 def invoke(app, event):
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     response = app.lambda_handler(event, FakeLambdaContext(function_name="receiver"))
     return response["statusCode"], json.loads(response["body"])
@@ -128,13 +128,13 @@ def test_queue_outage_answers_5xx_and_the_retry_gets_through(aws, receiver_app, 
 
 def test_rotated_secrets_are_both_accepted(aws, receiver_app):
     import boto3
-    from aws_lambda_powertools.utilities import parameters
 
-    from tiktok_relay.pipeline.local import LOCAL_WEBHOOK_SECRET
+    from tiktok_relay.local.harness import LOCAL_WEBHOOK_SECRET
+    from tiktok_relay.pipeline import runtime
 
     boto3.client("secretsmanager").put_secret_value(
         SecretId=SHOPIFY_SECRET_NAME, SecretString=f"brand-new-secret, {LOCAL_WEBHOOK_SECRET}")
-    parameters.clear_caches()
+    runtime.install()  # a new receiver reads the secret afresh (each one caches what it read)
     assert invoke(receiver_app, event_file("shopify/orders_paid.json"))[0] == 202
 
 
@@ -163,7 +163,7 @@ def test_unknown_route_is_404_not_5xx(aws, receiver_app):
     event = event_file("shopify/orders_paid.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/webhooks/woocommerce"
     event["routeKey"] = event["requestContext"]["routeKey"] = "POST /webhooks/woocommerce"
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     response = receiver_app.lambda_handler(event, FakeLambdaContext())
     assert response["statusCode"] == 404
@@ -171,7 +171,7 @@ def test_unknown_route_is_404_not_5xx(aws, receiver_app):
 
 def test_a_bug_while_mapping_is_a_5xx_so_shopify_retries_and_nothing_is_lost(aws, receiver_app, monkeypatch,
                                                                                powertools_stdout):
-    import tiktok_relay.pipeline.receive as receive
+    import tiktok_relay.sources.shopify.receiver as receive
 
     def broken_mapping(*args, **kwargs):  # a bug whose message quotes customer data
         raise TypeError("cannot handle 'ada.lovelace@example.com'")

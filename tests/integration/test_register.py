@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from tiktok_relay.sources.shopify.register import DEFAULT_API_VERSION
+from tiktok_relay.sources.shopify.admin import DEFAULT_API_VERSION
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 from tiktok_relay.testing.fake_shopify_admin import FakeShopifyAdmin
 

@@ -32,14 +32,14 @@ def request_of(*events: dict, test_event_code: str | None = None) -> dict:
 
 
 def run(app, records):
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     return app.lambda_handler({"Records": records}, FakeLambdaContext(function_name="sender", timeout_seconds=60))
 
 
 def test_events_sqs_file_is_delivered(relay, sender_app, fake_tiktok):
     event = event_file("sqs/sender_batch.json")
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     result = sender_app.lambda_handler(event, FakeLambdaContext(function_name="sender"))
 
@@ -90,11 +90,12 @@ def test_transient_failure_is_a_batch_item_failure(relay, sender_app, fake_tikto
 
 def test_token_refused_is_retried_not_dead_lettered(relay, sender_app, fake_tiktok):
     import boto3
-    from aws_lambda_powertools.utilities import parameters
+
+    from tiktok_relay.pipeline import runtime
 
     boto3.client("secretsmanager").put_secret_value(SecretId="tiktok-relay/tiktok-access-token",
                                                     SecretString="a-wrong-token")
-    parameters.clear_caches()
+    runtime.install()  # a new sender reads the secret afresh (each one caches what it read)
     result = run(sender_app, [record("m1", request_of(purchase("order-1")))])
     assert result["batchItemFailures"] == [{"itemIdentifier": "m1"}]
     assert relay.messages(relay.dlq_url) == []

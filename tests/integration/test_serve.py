@@ -11,7 +11,7 @@ import time
 import urllib3
 
 from tests.conftest import clean_env, console_script
-from tiktok_relay.testing.apigw import shopify_headers
+from tiktok_relay.local.apigw import shopify_headers
 
 SECRET = "serve-test-secret"
 

@@ -32,8 +32,8 @@ import pytest
 import yaml
 
 from tiktok_relay.pipeline import runtime
-from tiktok_relay.pipeline.receive import IDEMPOTENCY_KEY_PATH, WEBHOOK_ID_HEADER
-from tiktok_relay.testing.apigw import WEBHOOK_PATH, shopify_event
+from tiktok_relay.sources.shopify.receiver import IDEMPOTENCY_KEY_PATH, WEBHOOK_ID_HEADER
+from tiktok_relay.local.apigw import WEBHOOK_PATH, shopify_event
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -729,7 +729,7 @@ def receiver_module(_loaded_template):
 def test_the_receiver_logs_the_webhook_id_as_correlation_id(receiver_module, monkeypatch, name, event):
     from aws_lambda_powertools.metrics.provider import cold_start
 
-    from tiktok_relay.testing.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     seen = []
 

@@ -197,14 +197,15 @@ def test_phone_region_hint_never_reaches_the_wire():
 def test_the_client_posts_exactly_the_bytes_of_track_request_to_json(header):
     """The client assembles bodies from per-event JSON (so queued, already validated events are
     not validated again); the bytes must be the ones TrackRequest.to_json() gives."""
-    from tiktok_relay.tiktok.client import _body_prefix, _dict_json, _event_json
-    from tiktok_relay.tiktok.models import Event, TrackRequest
+    from tiktok_relay.tiktok.client import _dict_json, _event_json
+    from tiktok_relay.tiktok.models import Envelope, Event, TrackRequest
 
     events = [Event(event="Purchase", event_time=1_704_721_970, event_id=str(n), user={"email": f"a{n}@b.co"},
                     properties={"value": 12.5, "currency": "eur", "contents": [{"content_id": 7, "price": "1.0"}]})
               for n in range(3)]
     expected = TrackRequest(**header, data=events).to_json()
-    from_models = _body_prefix(header) + b",".join(_event_json(e) for e in events) + b"]}"
-    from_wire = _body_prefix(header) + b",".join(_dict_json(e.wire()) for e in events) + b"]}"
+    prefix = Envelope(**header).body_prefix()
+    from_models = prefix + b",".join(_event_json(e) for e in events) + b"]}"
+    from_wire = prefix + b",".join(_dict_json(e.wire()) for e in events) + b"]}"
     assert from_models == expected
     assert from_wire == expected

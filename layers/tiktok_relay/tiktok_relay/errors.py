@@ -17,6 +17,10 @@ class ConfigurationError(TikTokRelayError):
     """A required setting is missing or invalid; the message names the environment variable."""
 
 
+class UsageError(TikTokRelayError):
+    """A command's input (a flag, a file, a value) is unusable; the message names it."""
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     """One invalid field: where it is (dotted path) and what is wrong, without its value."""
@@ -52,3 +56,7 @@ class EventValidationError(TikTokRelayError, ValueError):
 
 class SignatureError(TikTokRelayError):
     """A webhook delivery whose signature is missing or does not match any configured secret."""
+
+
+class DeliveryRejected(TikTokRelayError):
+    """A signed webhook delivery that cannot be processed as it is (a required header missing)."""

@@ -9,11 +9,9 @@ import hmac
 import pytest
 
 from tiktok_relay.errors import ConfigurationError, SignatureError, TikTokRelayError
+from tiktok_relay.pipeline.receive import BodyEncodingError, raw_body_from_apigw
+from tiktok_relay.sources.common.signing import header, parse_secrets
 from tiktok_relay.sources.shopify.signature import (
-    BodyEncodingError,
-    header,
-    parse_secrets,
-    raw_body_from_apigw,
     sign,
     verify_shopify_signature,
 )

@@ -7,11 +7,17 @@ endpoint data and models again: about 200 ms more of a cold start (tests/bench/b
 
 from __future__ import annotations
 
-import json
 import time
+from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.pipeline.ports import QueueError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from tiktok_relay.pipeline.messages import DeadLetter
 
 SECRET_MAX_AGE_SECONDS = 300
 # A bad signature may mean the secret was rotated; refetching is allowed this often at most,
@@ -22,11 +28,11 @@ MIN_REFRESH_INTERVAL_SECONDS = 60
 class SqsQueue:
     """Sends to one SQS queue. Any failure becomes QueueError (the receiver answers 503)."""
 
-    def __init__(self, queue_url: str, client=None):
+    def __init__(self, queue_url: str, client: Any = None):
         self.queue_url = queue_url
         self._client = client
 
-    def _sqs(self):
+    def _sqs(self) -> Any:
         if self._client is None:
             import boto3
 
@@ -45,35 +51,41 @@ class SqsQueue:
         except (BotoCoreError, ClientError) as exc:
             raise QueueError(_aws_error_name(exc)) from None
 
-    def put(self, record: dict) -> None:
-        """As a dead-letter store: one SQS message per dead-letter record."""
-        self.send(json.dumps(record, separators=(",", ":")), {"reason": str(record.get("reason", ""))[:200]})
+    def put(self, letter: DeadLetter) -> None:
+        """As a dead-letter store: one SQS message per dead letter."""
+        self.send(letter.to_json(), {"reason": letter.reason[:200]})
 
 
-def _aws_error_name(exc: Exception) -> str:
+def _aws_error_name(exc: BaseException) -> str:
     code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
     return code or type(exc).__name__
 
 
 class ManagedSecret:
-    """A secret in Secrets Manager (plain string value), through Powertools Parameters' cache."""
+    """A secret in Secrets Manager (plain string value), read through a Powertools Parameters
+    provider of its own, so its cache lives and dies with this object."""
 
-    def __init__(self, name: str, env_var: str):
+    def __init__(self, name: str, env_var: str, provider: SecretsProvider | None = None):
         self.name = name
         self._env_var = env_var  # for error messages: which setting points here
         self._last_refresh = 0.0
+        self._provider = provider
+
+    def _secrets(self) -> SecretsProvider:
+        if self._provider is None:
+            self._provider = secrets_provider()
+        return self._provider
 
     def get(self, *, refresh: bool = False) -> str:
-        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-        _default_session_for_parameters()
         now = time.monotonic()
         force = refresh and now - self._last_refresh >= MIN_REFRESH_INTERVAL_SECONDS
         if force:
             self._last_refresh = now
         try:
-            value = parameters.get_secret(self.name, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force)
-        except parameters.exceptions.GetParameterError as exc:
+            value = self._secrets().get(self.name, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force)
+        except GetParameterError as exc:
             cause = _aws_error_name(exc.__cause__) if exc.__cause__ else "error"
             raise ConfigurationError(
                 f"cannot read the secret named by {self._env_var} ({cause}); check that it exists "
@@ -89,23 +101,16 @@ class ManagedSecret:
         return f"ManagedSecret({self.name!r})"
 
 
-def _default_session_for_parameters() -> None:
-    """Gives Powertools Parameters' default Secrets Manager provider a client of boto3's default
-    session (see the module's docstring). `parameters.clear_caches()` drops the provider with its
-    cache; the next call puts a new one in. Should Powertools move its provider registry, the
-    import fails and Parameters builds its own client, as it always did."""
-    try:
-        from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
-    except ImportError:  # pragma: no cover - another Powertools layout
-        return
-    if "secrets" not in DEFAULT_PROVIDERS:
-        import boto3
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+def secrets_provider() -> SecretsProvider:
+    """A Powertools Secrets Manager provider on a client of boto3's default session (see the
+    module's docstring). It caches what it reads, for `max_age` seconds per call."""
+    import boto3
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-        DEFAULT_PROVIDERS["secrets"] = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
 
-def dynamodb_idempotency_store(table_name: str):
+def dynamodb_idempotency_store(table_name: str) -> DynamoDBPersistenceLayer:
     import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 

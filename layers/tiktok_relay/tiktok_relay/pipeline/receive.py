@@ -1,46 +1,49 @@
-"""Receiving a Shopify webhook: verify, deduplicate, map and hash, enqueue. No Powertools
-wiring here (that is functions/receiver/app.py); storage and secrets come in through ports.
+"""Receiving a store webhook: verify, deduplicate, map and hash, enqueue. No Powertools wiring
+here (that is functions/receiver/app.py); the store's rules come in as a `WebhookSource`,
+storage and secrets through ports.
 
-Statuses, documented for Shopify's sake (it deletes a subscription after repeated failures):
+Statuses, documented for the stores' sake (Shopify deletes a subscription after repeated failures):
     202 queued                     the delivery's events are on the queue
     200 ignored                    nothing to send (topic not mapped, guest customer, test order...)
-    200 duplicate                  this X-Shopify-Webhook-Id was already handled (whatever the
-                                   first answer was, once the signature checked out: a retried
-                                   400 is not reprocessed)
+    200 duplicate                  this delivery id was already handled (whatever the first answer
+                                   was, once the signature checked out: a retried 400 is not
+                                   reprocessed)
     400 bad request                body not JSON / not an object / too large, base64 flag lies,
-                                   a required Shopify header is missing
-    401 unauthorized               HMAC signature missing or wrong
-    409 in progress                the same delivery is being handled right now; Shopify retries
-    500 misconfigured              the relay's own configuration is broken; Shopify retries
+                                   a required header is missing
+    401 unauthorized               signature missing or wrong
+    409 in progress                the same delivery is being handled right now; the store retries
+    500 misconfigured              the relay's own configuration is broken; the store retries
     500 internal error             a bug in the relay; Shopify retries, so a fix deployed within
                                    its 4 hours of retries still gets the conversion
-    503 unavailable                the queue could not take the delivery; Shopify retries
+    503 unavailable                the queue could not take the delivery; the store retries
 Nothing bad input does produces a 5xx; a 5xx means "retry later, nothing was lost".
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from tiktok_relay.errors import ConfigurationError, SignatureError, TikTokRelayError
-from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, MESSAGE_VERSION
-from tiktok_relay.pipeline.ports import Queue, QueueError, SecretSource
-from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
-from tiktok_relay.sources.shopify.settings import ShopifySettings
-from tiktok_relay.sources.shopify.signature import parse_secrets, raw_body_from_apigw, verify_shopify_signature
+from tiktok_relay.errors import ConfigurationError, DeliveryRejected, SignatureError, TikTokRelayError
+from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
+from tiktok_relay.pipeline.ports import Delivery, Queue, QueueError, WebhookSource
+from tiktok_relay.tiktok.models import WireRequest
 
-WEBHOOK_ID_HEADER = "x-shopify-webhook-id"
-TOPIC_HEADER = "x-shopify-topic"
-SHOP_HEADER = "x-shopify-shop-domain"
-# HTTP API (payload v2) lower-cases header names, so the idempotency key and the Logger's
-# correlation id read the lower-case name. tests/integration/test_template.py checks this.
-IDEMPOTENCY_KEY_PATH = f'headers."{WEBHOOK_ID_HEADER}"'
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 IDEMPOTENCY_TTL_SECONDS = 3 * 24 * 3600  # longer than Shopify's 4 h of retries and TikTok's 48 h dedup
 MAX_BODY_BYTES = 5 * 1024 * 1024  # Shopify payloads are far smaller; Lambda's own limit is 6 MB
+
+Outcome = Literal["queued", "ignored", "duplicate", "rejected", "in_progress", "unavailable", "misconfigured",
+                  "internal_error"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Reply:
     """The receiver's answer, and what the handler needs for logs and metrics (no PII)."""
 
     status: int
-    outcome: str  # queued | ignored | duplicate | rejected | in_progress | unavailable | misconfigured
+    outcome: Outcome
     reason: str | None = None
     events: int = 0
     warnings: tuple[str, ...] = ()
@@ -62,154 +65,176 @@ class Reply:
             body["events"] = self.events
         return body
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "outcome": self.outcome, "reason": self.reason,
-                "events": self.events, "warnings": list(self.warnings)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Reply:
-        return cls(data["status"], data["outcome"], data.get("reason"), data.get("events", 0),
-                   tuple(data.get("warnings", ())))
-
 
 def _rejected(status: int, reason: str) -> Reply:
     return Reply(status, "rejected", reason)
 
 
-def _lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
+class BodyEncodingError(TikTokRelayError, ValueError):
+    """An API Gateway body flagged as base64 that is not valid base64."""
+
+
+def raw_body_from_apigw(body: str | None, is_base64: bool) -> bytes:
+    """The delivered body bytes from an API Gateway event's `body` and `isBase64Encoded`.
+
+    API Gateway base64-encodes bodies it treats as binary; anything else arrives as text,
+    which is the UTF-8 the sender wrote. Base64 is decoded strictly: a body that is flagged
+    as base64 but is not valid base64 raises BodyEncodingError (a ValueError), never
+    silently yields different bytes. Signatures are over these bytes: decode before verifying.
+    """
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise BodyEncodingError("API Gateway body must be a string")
+    if not is_base64:
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BodyEncodingError("API Gateway body is not valid UTF-8 text") from None
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise BodyEncodingError("API Gateway body is flagged isBase64Encoded but is not valid base64") from None
+
+
+def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in (headers or {}).items() if v is not None}
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    # Shopify's newer "Events" delivery drops the X- prefix; accept both.
-    value = headers.get(name) or headers.get(name.removeprefix("x-"))
-    return value.strip() if value and value.strip() else None
+class Receiver:
+    """One store platform's webhooks, from HTTP request to queue message."""
 
-
-class ShopifyReceiver:
     def __init__(
         self,
         *,
-        secrets: SecretSource,
+        source: WebhookSource,
         queue: Queue,
-        settings: ShopifySettings,
-        pixel_id: str,
-        idempotency_store=None,
+        idempotency_store: BasePersistenceLayer | None = None,
         clock: Callable[[], float] = time.time,
     ):
-        self._secrets = secrets
+        self._source = source
         self._queue = queue
-        self._settings = settings
-        self._pixel_id = pixel_id
         self._clock = clock
         self._idempotency_config = None
-        self._process = self._map_and_enqueue
+        self._process: Callable[..., Reply] = self._map_and_enqueue
         if idempotency_store is not None:
-            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+            self._process = self._idempotent(idempotency_store)
 
-            self._idempotency_config = IdempotencyConfig(
-                event_key_jmespath=IDEMPOTENCY_KEY_PATH,
-                raise_on_no_idempotency_key=True,
-                expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
-                response_hook=_mark_duplicate,
-            )
-            self._process = idempotent_function(
-                self._map_and_enqueue,
-                data_keyword_argument="delivery",
-                persistence_store=idempotency_store,
-                config=self._idempotency_config,
-                # A fixed prefix: renaming or moving this code must not reset deduplication.
-                key_prefix="tiktok-relay.shopify-delivery",
-            )
+    @property
+    def idempotency_key_path(self) -> str:
+        """Where the delivery id sits in the API Gateway event (and in the data the idempotency
+        record is keyed on). HTTP API (payload v2) lower-cases header names."""
+        return f'headers."{self._source.webhook_id_header}"'
+
+    def _idempotent(self, store: BasePersistenceLayer) -> Callable[..., Reply]:
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+        from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
+
+        self._idempotency_config = IdempotencyConfig(
+            event_key_jmespath=self.idempotency_key_path,
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+            response_hook=self._mark_duplicate,
+        )
+        return idempotent_function(
+            self._map_and_enqueue,
+            data_keyword_argument="delivery",
+            persistence_store=store,
+            config=self._idempotency_config,
+            output_serializer=DataclassSerializer(Reply),
+            # A fixed prefix: renaming or moving this code must not reset deduplication.
+            key_prefix=f"tiktok-relay.{self._source.name}-delivery",
+        )
 
     def handle(self, headers: Mapping[str, Any] | None, body: str | None, is_base64: bool = False,
-               lambda_context=None) -> Reply:
+               lambda_context: LambdaContext | None = None) -> Reply:
         try:
             return self._handle(headers, body, is_base64, lambda_context)
         except ConfigurationError as exc:
             return Reply(500, "misconfigured", str(exc))
 
-    def _handle(self, headers, body, is_base64, lambda_context) -> Reply:
-        lowered = _lower_headers(headers)
+    def _handle(self, headers: Mapping[str, Any] | None, body: str | None, is_base64: bool,
+                lambda_context: LambdaContext | None) -> Reply:
         try:
             raw = raw_body_from_apigw(body, is_base64)
-        except TikTokRelayError as exc:
+        except BodyEncodingError as exc:
             return _rejected(400, str(exc))
         try:
-            self._verify(lowered, raw)
+            delivery = self._source.verify(lower_headers(headers), raw)
         except SignatureError as exc:
             return _rejected(401, str(exc))
-        missing = [name for name in (TOPIC_HEADER, SHOP_HEADER, WEBHOOK_ID_HEADER) if not _header(lowered, name)]
-        if missing:
-            return _rejected(400, f"missing header(s): {', '.join(missing)}")
+        except DeliveryRejected as exc:
+            return _rejected(400, str(exc))
         if len(raw) > MAX_BODY_BYTES:
             return _rejected(400, f"body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
-        delivery = {
-            "headers": {WEBHOOK_ID_HEADER: _header(lowered, WEBHOOK_ID_HEADER)},
-            "topic": _header(lowered, TOPIC_HEADER).lower(),
-            "shop": _header(lowered, SHOP_HEADER).lower(),
-            "body": raw,
-        }
         if self._idempotency_config is not None and lambda_context is not None:
             self._idempotency_config.register_lambda_context(lambda_context)
+        return self._process_safely(delivery)
+
+    def _process_safely(self, delivery: Delivery) -> Reply:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+        data = {"headers": {self._source.webhook_id_header: delivery.webhook_id}, "delivery": delivery}
         try:
-            return Reply.from_dict(self._process(delivery=delivery))
+            return self._process(delivery=data)
         except QueueError as exc:
             return Reply(503, "unavailable", f"could not enqueue the delivery ({exc}); retry later")
+        except IdempotencyAlreadyInProgressError:
+            return Reply(409, "in_progress", "this delivery is being processed; retry later")
         except Exception as exc:
-            # Powertools idempotency errors are matched by name to keep its import lazy.
-            if type(exc).__name__ == "IdempotencyAlreadyInProgressError":
-                return Reply(409, "in_progress", "this delivery is being processed; retry later")
-            # Anything else is a bug. Powertools has released the idempotency record, so Shopify's
-            # retry is processed afresh. Only the exception's type and place are reported: its
-            # message could quote a value from the payload.
-            frame = exc.__traceback__
-            while frame.tb_next is not None:
-                frame = frame.tb_next
-            where = f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}"
+            # Anything else is a bug. Powertools has released the idempotency record, so the
+            # store's retry is processed afresh. Only the exception's type and place are
+            # reported: its message could quote a value from the payload.
             return Reply(500, "internal_error",
-                         f"unexpected {type(exc).__name__} at {where}; this is a tiktok-relay bug, Shopify will retry")
+                         f"unexpected {type(exc).__name__} at {_where(exc)}; this is a tiktok-relay bug, "
+                         f"{self._source.display_name} will retry")
 
-    def _verify(self, headers: dict[str, str], raw: bytes) -> None:
+    def _map_and_enqueue(self, delivery: dict[str, Any]) -> Reply:
+        verified: Delivery = delivery["delivery"]
         try:
-            verify_shopify_signature(headers, raw, parse_secrets(self._secrets.get()))
-        except SignatureError:
-            # A rotated secret may still be cached: fetch the current ones once before refusing.
-            verify_shopify_signature(headers, raw, parse_secrets(self._secrets.get(refresh=True)))
-
-    def _map_and_enqueue(self, delivery: dict[str, Any]) -> dict[str, Any]:
-        try:
-            payload = _parse_json(delivery["body"])
+            payload = _parse_json(verified.body)
         except RecursionError:
-            return _rejected(400, "body is not valid JSON (nested too deeply)").to_dict()
+            return _rejected(400, "body is not valid JSON (nested too deeply)")
         except (ValueError, UnicodeDecodeError):
-            return _rejected(400, "body is not valid JSON").to_dict()
+            return _rejected(400, "body is not valid JSON")
         if not isinstance(payload, dict):
-            return _rejected(400, f"body must be a JSON object, not {type(payload).__name__}").to_dict()
-        topic, shop = delivery["topic"], delivery["shop"]
-        result = map_webhook(topic, payload, shop, self._settings, now=int(self._clock()))
+            return _rejected(400, f"body must be a JSON object, not {type(payload).__name__}")
+        result = self._source.map(verified, payload, now=int(self._clock()))
         warnings = tuple(result.warnings)
         if not result.events:
-            return Reply(200, "ignored", result.reason, warnings=warnings).to_dict()
-        request = to_request_body(result, pixel_id=self._pixel_id, test_event_code=self._settings.test_event_code)
-        message = _message(delivery, request)
+            return Reply(200, "ignored", result.reason, warnings=warnings)
+        envelope = self._source.envelope(verified)
+        request = WireRequest(**envelope.header(), data=[event.wire() for event in result.events])
+        message = self._message(verified, request)
         if len(message.encode()) > MAX_MESSAGE_BYTES:
-            # Cannot happen with the mapping's caps; if it ever does, send the events without
+            # Cannot happen with the mappings' caps; if it ever does, send the events without
             # line items rather than lose the conversion.
-            for event in request["data"]:
+            for event in request.data:
                 event.get("properties", {}).pop("contents", None)
-            message = _message(delivery, request)
+            message = self._message(verified, request)
             warnings += ("properties.contents: dropped to fit the queue's message size",)
-        self._queue.send(message, {"topic": topic, "shop": shop})
-        return Reply(202, "queued", None, len(request["data"]), warnings).to_dict()
+        self._queue.send(message, {"topic": verified.topic, "shop": verified.shop})
+        return Reply(202, "queued", None, len(request.data), warnings)
+
+    def _mark_duplicate(self, response: Reply, data_record: Any) -> Reply:
+        """Powertools calls this when it answers from the idempotency store."""
+        return dataclasses.replace(response, status=200, outcome="duplicate",
+                                   reason=f"this {self._source.webhook_id_name} was already received", events=0,
+                                   warnings=tuple(response.warnings))
+
+    def _message(self, delivery: Delivery, request: WireRequest) -> str:
+        return QueuedDelivery(source=self._source.name, webhook_id=delivery.webhook_id, shop=delivery.shop,
+                              topic=delivery.topic, request=request).to_message()
 
 
-def _message(delivery: dict[str, Any], request: dict[str, Any]) -> str:
-    return json.dumps(
-        {"v": MESSAGE_VERSION, "source": "shopify", "webhook_id": delivery["headers"][WEBHOOK_ID_HEADER],
-         "shop": delivery["shop"], "topic": delivery["topic"], "request": request},
-        separators=(",", ":"),
-    )
+def _where(exc: BaseException) -> str:
+    """`file.py:line` of the innermost frame of `exc`'s traceback."""
+    frame = exc.__traceback__
+    if frame is None:
+        return "an unknown place"
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    return f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}"
 
 
 def _parse_json(raw: bytes) -> Any:
@@ -234,7 +259,3 @@ def _json_int(text: str) -> int | float:
         return float(text)
 
 
-def _mark_duplicate(response: dict[str, Any], data_record) -> dict[str, Any]:
-    """Powertools calls this when it answers from the idempotency store."""
-    return {**response, "status": 200, "outcome": "duplicate",
-            "reason": "this X-Shopify-Webhook-Id was already received", "events": 0}

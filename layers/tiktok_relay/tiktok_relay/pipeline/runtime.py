@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from tiktok_relay.config import TikTokSettings, env_value, require
 from tiktok_relay.errors import ConfigurationError
+from tiktok_relay.pipeline.ports import SecretSource
+
+if TYPE_CHECKING:
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.send import QueueSender
+    from tiktok_relay.tiktok.client import TikTokClient
 
 # Every variable the deployed functions read. The SAM template must set each one of them
 # (tests/integration/test_template.py checks it); LOCAL_ONLY ones are for running outside AWS
@@ -28,17 +35,17 @@ SENDER_ENVIRONMENT = (
 )
 LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET")
 
-_receiver = None
-_sender = None
+_receiver: Receiver | None = None
+_sender: QueueSender | None = None
 
 
-def install(*, receiver=None, sender=None) -> None:
+def install(*, receiver: Receiver | None = None, sender: QueueSender | None = None) -> None:
     """Use these instead of building from the environment (replay, serve, tests)."""
     global _receiver, _sender
     _receiver, _sender = receiver, sender
 
 
-def receiver():
+def receiver() -> Receiver:
     global _receiver
     if _receiver is None:
         _receiver = build_receiver(os.environ)
@@ -46,7 +53,7 @@ def receiver():
     return _receiver
 
 
-def sender():
+def sender() -> QueueSender:
     global _sender
     if _sender is None:
         _sender = build_sender(os.environ)
@@ -54,10 +61,21 @@ def sender():
     return _sender
 
 
-def _secret(env: Mapping[str, str], plain_var: str, name_var: str):
-    """A secret from Secrets Manager (name in `name_var`) or, outside AWS, from `plain_var`."""
-    from tiktok_relay.pipeline.memory import StaticSecret
+class StaticSecret:
+    """A secret given as a value: from the environment outside AWS, or by the local tools."""
 
+    def __init__(self, value: str):
+        self._value = value
+
+    def get(self, *, refresh: bool = False) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "StaticSecret(***)"
+
+
+def _secret(env: Mapping[str, str], plain_var: str, name_var: str) -> SecretSource:
+    """A secret from Secrets Manager (name in `name_var`) or, outside AWS, from `plain_var`."""
     if (value := env_value(env, plain_var)) is not None:
         return StaticSecret(value)
     if (name := env_value(env, name_var)) is not None:
@@ -67,23 +85,27 @@ def _secret(env: Mapping[str, str], plain_var: str, name_var: str):
     raise ConfigurationError(f"{name_var} is not set (or {plain_var} when running outside AWS)")
 
 
-def build_receiver(env: Mapping[str, str]):
+def build_receiver(env: Mapping[str, str]) -> Receiver:
     from tiktok_relay.pipeline.aws import SqsQueue, dynamodb_idempotency_store
-    from tiktok_relay.pipeline.receive import ShopifyReceiver
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
-    return ShopifyReceiver(
+    source = ShopifySource(
         secrets=_secret(env, "SHOPIFY_WEBHOOK_SECRET", "SHOPIFY_WEBHOOK_SECRET_NAME"),
-        queue=SqsQueue(require(env, "EVENTS_QUEUE_URL", "to enqueue deliveries")),
         settings=ShopifySettings.from_env(env),
         pixel_id=require(env, "TIKTOK_PIXEL_ID", "as the event_source_id of every event"),
+    )
+    return Receiver(
+        source=source,
+        queue=SqsQueue(require(env, "EVENTS_QUEUE_URL", "to enqueue deliveries")),
         idempotency_store=dynamodb_idempotency_store(
             require(env, "IDEMPOTENCY_TABLE", "to deduplicate deliveries")
         ),
     )
 
 
-def build_sender(env: Mapping[str, str]):
+def build_sender(env: Mapping[str, str]) -> QueueSender:
     from tiktok_relay.pipeline.aws import SqsQueue
     from tiktok_relay.pipeline.send import QueueSender
 
@@ -93,7 +115,8 @@ def build_sender(env: Mapping[str, str]):
     return QueueSender(client=client_factory(settings, token), dead_letters=dead_letters)
 
 
-def client_factory(settings: TikTokSettings, token, **client_options):
+def client_factory(settings: TikTokSettings, token: SecretSource, **client_options: object
+                   ) -> Callable[[], TikTokClient]:
     """A TikTokClient per token value: a rotated token (Secrets Manager) gets a new client."""
     from tiktok_relay.tiktok.client import TikTokClient
 

@@ -16,12 +16,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.errors import EventValidationError
-from tiktok_relay.pipeline.messages import QueuedDelivery, dead_letter
+from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.ports import DeadLetters, QueueError
-from tiktok_relay.tiktok.client import Status, TikTokClient
+from tiktok_relay.tiktok.client import EventOutcome, Status, TikTokClient
+from tiktok_relay.tiktok.models import WireRequest
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass
@@ -39,6 +43,12 @@ class BatchReport:
     tiktok_latencies: list[float] = field(default_factory=list)
     retry_message_ids: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)  # every record's, in order
+
+    def batch_item_failures(self) -> dict[str, list[dict[str, str]]]:
+        """The documented SQS partial batch response: the records to redeliver, in record order."""
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in self.message_ids
+                                      if message_id in self.retry_message_ids]}
 
 
 @dataclass
@@ -61,16 +71,15 @@ class QueueSender:
         parsed: list[_Parsed] = []
         for record in records:
             message_id = str(record.get("messageId"))
+            report.message_ids.append(message_id)
             receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
             try:  # not JSON, not our shape: EventValidationError either way, naming the problem
-                delivery = QueuedDelivery.model_validate_json(record.get("body") or "")
+                delivery = QueuedDelivery.parse(record.get("body") or "")
             except EventValidationError as exc:
                 report.malformed += 1
-                self._dead_letter_or_retry(
-                    report, message_id,
-                    dead_letter("malformed queue message: " + "; ".join(str(p) for p in exc.problems)[:1000],
-                                webhook_id=None, body=record.get("body"), receive_count=receive_count),
-                )
+                reason = "malformed queue message: " + "; ".join(str(p) for p in exc.problems)[:1000]
+                self._dead_letter_or_retry(report, message_id, DeadLetter(
+                    reason=reason, body=record.get("body"), receive_count=receive_count))
                 continue
             parsed.append(_Parsed(message_id, receive_count, delivery))
 
@@ -80,7 +89,7 @@ class QueueSender:
             position += len(item.delivery.request.data)
         report.events = position
         if parsed:
-            result = self._client().send_wire([p.delivery.request.__dict__ for p in parsed], deadline=deadline)
+            result = self._client().send_wire([p.delivery.request for p in parsed], deadline=deadline)
             report.requests_sent = result.requests_sent
             report.tiktok_latencies = result.latencies
             for item in parsed:
@@ -90,7 +99,7 @@ class QueueSender:
             self._on_report(report)
         return report
 
-    def _settle(self, report: BatchReport, item: _Parsed, outcomes) -> None:
+    def _settle(self, report: BatchReport, item: _Parsed, outcomes: Sequence[EventOutcome]) -> None:
         retry = False
         for outcome in outcomes:
             if outcome.status is Status.DELIVERED:
@@ -98,13 +107,13 @@ class QueueSender:
             elif outcome.is_data_error:
                 report.rejected += 1
                 event = item.delivery.request.data[outcome.index - item.first]
-                request = {**item.delivery.request.header(), "data": [event]}
-                record = dead_letter(
-                    "rejected by TikTok", webhook_id=item.delivery.webhook_id, code=outcome.code,
+                request = WireRequest.model_construct(**item.delivery.request.envelope().__dict__, data=[event])
+                letter = DeadLetter(
+                    reason="rejected by TikTok", webhook_id=item.delivery.webhook_id, code=outcome.code,
                     message=outcome.message, request_id=outcome.request_id, request=request,
                     receive_count=item.receive_count,
                 )
-                if self._dead_letter_or_retry(report, item.message_id, record):
+                if self._dead_letter_or_retry(report, item.message_id, letter):
                     report.dead_lettered += 1
                 report.problems.append(
                     f"event {outcome.event_id} of webhook {item.delivery.webhook_id} rejected: "
@@ -122,9 +131,9 @@ class QueueSender:
         if retry:
             report.retry_message_ids.add(item.message_id)
 
-    def _dead_letter_or_retry(self, report: BatchReport, message_id: str, record: dict) -> bool:
+    def _dead_letter_or_retry(self, report: BatchReport, message_id: str, letter: DeadLetter) -> bool:
         try:
-            self._dead_letters.put(record)
+            self._dead_letters.put(letter)
             return True
         except QueueError as exc:
             report.problems.append(f"dead-letter store unavailable ({exc}); message {message_id} will be retried")
@@ -132,7 +141,7 @@ class QueueSender:
             return False
 
 
-def deadline_from(context, *, margin_seconds: float = 3.0) -> float | None:
+def deadline_from(context: LambdaContext | None, *, margin_seconds: float = 3.0) -> float | None:
     """A monotonic deadline a little before the Lambda timeout, so retries stop in time."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:

@@ -7,6 +7,7 @@ are isolated, delivers the rest, and reports each bad event with TikTok's code a
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import random
@@ -14,14 +15,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pydantic_core
 import urllib3
 
 from tiktok_relay.config import TikTokSettings
 from tiktok_relay.errors import ConfigurationError
-from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Event, EventSource, TrackRequest
+from tiktok_relay.retry import RetryPolicy, parse_retry_after
+from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Envelope, Event, EventSource, TrackRequest, WireRequest
 
 SUCCESS = 0
 PARTIAL_SUCCESS = 20001
@@ -101,26 +103,15 @@ class SendResult:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter: attempt n waits uniform(0, min(max_delay, base * 2**n))."""
-
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
-
-
-@dataclass(frozen=True)
 class _Reply:
     """One HTTP exchange, classified."""
 
-    kind: str  # "ok" | "partial" | "retry" | "reject"
+    kind: Literal["ok", "partial", "retry", "reject"]
     code: int | None = None
     message: str | None = None
     request_id: str | None = None
     data: object = None
+    retry_after: float | None = None  # seconds, from the Retry-After header of a 429 or 5xx
 
 
 _pool: urllib3.PoolManager | None = None
@@ -136,19 +127,7 @@ def shared_pool() -> urllib3.PoolManager:
         return _pool
 
 
-# Events of one request share these; a request body is these fields (when set), then "data".
-_HEADER_FIELDS = ("event_source", "event_source_id", "test_event_code", "partner_name")
 _Item = tuple[int, "str | None", bytes]  # (position in the input, event_id, the event's JSON)
-
-
-def _header_of(request: Mapping[str, Any]) -> dict:
-    return {name: request.get(name) for name in _HEADER_FIELDS}
-
-
-def _body_prefix(header: dict) -> bytes:
-    """The request body up to the first event: the same bytes TrackRequest.to_json() starts with."""
-    fields = {name: header[name] for name in _HEADER_FIELDS if header.get(name) is not None}
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)[:-1].encode() + b',"data":['
 
 
 def _event_json(event: Event) -> bytes:
@@ -213,31 +192,25 @@ class TikTokClient:
 
         `deadline` is a `time.monotonic()` value: no retry starts after it (Lambda passes its
         remaining time, so retries never outlive the invocation)."""
-        header = {
-            "event_source": event_source,
-            "event_source_id": event_source_id,
-            "test_event_code": test_event_code,
-            "partner_name": partner_name,
-        }
-        return self._send_grouped([(header, ((e.event_id, _event_json(e)) for e in events))], deadline)
+        envelope = Envelope(event_source=event_source, event_source_id=event_source_id,
+                            test_event_code=test_event_code, partner_name=partner_name)
+        return self._send_grouped([(envelope, ((e.event_id, _event_json(e)) for e in events))], deadline)
 
     def send(self, requests: Iterable[TrackRequest], *, deadline: float | None = None) -> SendResult:
         """Send whole requests, regrouped by (event_source, event_source_id, test_event_code)
         and re-chunked to at most 1000 events each. Outcome indexes count events across
         `requests` in order."""
         return self._send_grouped(
-            ((_header_of(request.__dict__), ((e.event_id, _event_json(e)) for e in request.data))
-             for request in requests),
+            ((request, ((e.event_id, _event_json(e)) for e in request.data)) for request in requests),
             deadline,
         )
 
-    def send_wire(self, requests: Iterable[Mapping[str, Any]], *, deadline: float | None = None) -> SendResult:
-        """Like `send`, for request bodies already in wire shape (plain dicts) that were
-        validated when they were built, e.g. by the receiver before they were queued: they are
-        serialized as they are, not validated again."""
+    def send_wire(self, requests: Iterable[WireRequest], *, deadline: float | None = None) -> SendResult:
+        """Like `send`, for requests whose events are already in wire shape (plain dicts) and
+        were validated when they were built, e.g. by the receiver before they were queued: they
+        are serialized as they are, not validated again."""
         return self._send_grouped(
-            ((_header_of(request), ((e.get("event_id"), _dict_json(e)) for e in request["data"]))
-             for request in requests),
+            ((request, ((e.get("event_id"), _dict_json(e)) for e in request.data)) for request in requests),
             deadline,
         )
 
@@ -246,19 +219,22 @@ class TikTokClient:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _send_grouped(self, requests: Iterable[tuple[dict, Iterable[tuple[str | None, bytes]]]],
+    def _send_grouped(self, requests: Iterable[tuple[Envelope, Iterable[tuple[str | None, bytes]]]],
                       deadline: float | None) -> SendResult:
-        """Group events by request header, number them in input order, send in chunks of 1000."""
-        groups: dict[tuple, list[_Item]] = {}
+        """Group events by envelope, number them in input order, send in chunks of 1000."""
+        groups: dict[tuple, tuple[Envelope, list[_Item]]] = {}
         position = 0
-        for header, events in requests:
-            bucket = groups.setdefault(tuple(header.get(k) for k in _HEADER_FIELDS), [])
+        for envelope, events in requests:
+            key = envelope.key()
+            if key not in groups:
+                groups[key] = (envelope, [])
+            bucket = groups[key][1]
             for event_id, body in events:
                 bucket.append((position, event_id, body))
                 position += 1
         result = SendResult()
-        for key, items in groups.items():
-            prefix = _body_prefix(dict(zip(_HEADER_FIELDS, key)))
+        for envelope, items in groups.values():
+            prefix = envelope.body_prefix()
             for start in range(0, len(items), MAX_EVENTS_PER_REQUEST):
                 self._deliver(prefix, items[start : start + MAX_EVENTS_PER_REQUEST], result, deadline)
         result.outcomes.sort(key=lambda o: o.index)
@@ -291,17 +267,17 @@ class TikTokClient:
             result.outcomes.extend(outcome(i, event_id, status) for i, event_id, _ in items)
 
     def _post_with_retries(self, body: bytes, result: SendResult, deadline: float | None) -> _Reply:
-        attempt = 0
+        attempts = 0
         while True:
             started = time.perf_counter()
             reply = self._post_once(body)
             result.latencies.append(time.perf_counter() - started)
             result.requests_sent += 1
-            attempt += 1
-            if reply.kind != "retry" or attempt >= self.retry.max_attempts:
+            attempts += 1
+            if reply.kind != "retry":
                 return reply
-            pause = self.retry.delay(attempt - 1, self._rng)
-            if deadline is not None and time.monotonic() + pause >= deadline:
+            pause = self.retry.next_delay(attempts, self._rng, retry_after=reply.retry_after, deadline=deadline)
+            if pause is None:
                 return reply
             self._sleep(pause)
 
@@ -321,6 +297,10 @@ class TikTokClient:
             reply = _Reply("retry", message=f"connection failed: {type(exc).__name__}")
         else:
             reply = _classify(response.status, response.data)
+            if reply.kind == "retry" and (response.status == 429 or response.status >= 500):
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is not None:
+                    reply = dataclasses.replace(reply, retry_after=retry_after)
         return reply
 
 

@@ -10,6 +10,7 @@ error, with messages that never include the offending value.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -40,7 +41,9 @@ EventSource = Literal["web", "app", "offline", "crm"]
 _MIN_EPOCH, _MAX_EPOCH = 1_000_000_000, 9_999_999_999
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
+    """The base of every model here: unknown fields are errors, and errors never echo input."""
+
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_default=False)
 
     def __init__(self, /, **data: Any) -> None:
@@ -115,7 +118,7 @@ Hashes = list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
-class User(_Model):
+class User(StrictModel):
     """Who did it. Identifiers arrive raw or pre-hashed and are stored hashed.
 
     `phone_region` is an input-only hint (ISO alpha-2) for national phone numbers; it is never
@@ -203,7 +206,7 @@ class User(_Model):
         return [(k, v) for k, v in super().__repr_args__() if v is not None]
 
 
-class Content(_Model):
+class Content(StrictModel):
     content_id: StrId | None = None
     content_type: Literal["product", "product_group"] | None = None
     content_category: str | None = None
@@ -213,7 +216,7 @@ class Content(_Model):
     quantity: Count | None = None
 
 
-class Properties(_Model):
+class Properties(StrictModel):
     contents: list[Content] | None = None
     content_type: Literal["product", "product_group"] | None = None
     content_ids: list[StrId] | None = None
@@ -250,23 +253,23 @@ class Properties(_Model):
         return self
 
 
-class Page(_Model):
+class Page(StrictModel):
     url: str | None = None
     referrer: str | None = None
 
 
-class Lead(_Model):
+class Lead(StrictModel):
     lead_id: StrId | None = None
     lead_event_source: str | None = None
 
 
-class App(_Model):
+class App(StrictModel):
     app_id: StrId
     app_name: str | None = None
     app_version: str | None = None
 
 
-class Ad(_Model):
+class Ad(StrictModel):
     callback: str | None = None
     campaign_id: StrId | None = None
     ad_id: StrId | None = None
@@ -315,7 +318,7 @@ def _dumped_fields(cls: type[BaseModel]) -> tuple[str, ...]:
     return names
 
 
-class Event(_Model):
+class Event(StrictModel):
     """One `data[]` item."""
 
     event: str
@@ -364,22 +367,77 @@ class Event(_Model):
         return self.event in STANDARD_EVENTS or self.event in LEGACY_EVENTS
 
 
-class TrackRequest(_Model):
-    """A whole request body. `test_event_code` lives here, never inside `data`."""
+class Envelope(StrictModel):
+    """What every event of one request shares: where the events come from (`event_source`, and
+    the pixel code or event set id as `event_source_id`) and how TikTok treats them.
+
+    The track request, the queued request and the client's grouping of events all use this one
+    model, so the rules for these four fields live here only.
+    """
 
     event_source: EventSource
     event_source_id: Annotated[str, Field(min_length=1)]
     test_event_code: str | None = None
     partner_name: str | None = None
-    data: Annotated[list[Event], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)]
 
-    endpoint_path: ClassVar[str] = "event/track/"
+    FIELDS: ClassVar[tuple[str, ...]] = ("event_source", "event_source_id", "test_event_code", "partner_name")
 
     @field_validator("event_source_id", "test_event_code", "partner_name", mode="before")
     @classmethod
     def _trim(cls, value: Any) -> Any:
         return (value.strip() or None) if isinstance(value, str) else value
 
+    def envelope(self) -> Envelope:
+        """This request's envelope alone (no `data`)."""
+        values = self.__dict__
+        return Envelope.model_construct(**{name: values[name] for name in Envelope.FIELDS})
+
+    def key(self) -> tuple[str | None, ...]:
+        """The fields as a tuple: events with equal keys can share one request."""
+        values = self.__dict__
+        return tuple(values[name] for name in Envelope.FIELDS)
+
+    def header(self) -> dict[str, Any]:
+        """The envelope in wire shape: the fields that are set, in wire order."""
+        values = self.__dict__
+        return {name: values[name] for name in Envelope.FIELDS if values[name] is not None}
+
+    def body_prefix(self) -> bytes:
+        """The request body up to its first event: the bytes TrackRequest.to_json() starts with."""
+        text = json.dumps(self.header(), separators=(",", ":"), ensure_ascii=False)
+        return text[:-1].encode() + b',"data":['
+
+
+class TrackRequest(Envelope):
+    """A whole request body. `test_event_code` lives here, never inside `data`."""
+
+    data: Annotated[list[Event], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)]
+
+    endpoint_path: ClassVar[str] = "event/track/"
+
     def to_json(self) -> bytes:
         """Compact JSON bytes in the exact wire shape: no nulls, no empty objects."""
         return self.__pydantic_serializer__.to_json(self, exclude_none=True)
+
+
+def _wire_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The few things the client itself relies on. Wire events were fully validated (and hashed)
+    when they were built, e.g. by the receiver before they were queued; validating them again
+    would double the sender's work, and TikTok checks the rest (a refused event is isolated)."""
+    for n, event in enumerate(events):
+        if not isinstance(event.get("event"), str) or not event["event"]:
+            raise ValueError(f"data.{n}.event: missing or not a string")
+        event_time = event.get("event_time")
+        if not isinstance(event_time, int) or isinstance(event_time, bool):
+            raise ValueError(f"data.{n}.event_time: missing or not unix seconds")
+        if not isinstance(event.get("event_id", ""), str):
+            raise ValueError(f"data.{n}.event_id: not a string")
+    return events
+
+
+class WireRequest(Envelope):
+    """A request whose events are already in wire shape (plain dicts, hashed), such as one the
+    receiver queued. `TikTokClient.send_wire` posts them as they are."""
+
+    data: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST),
+                    pydantic.AfterValidator(_wire_events)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pydantic
 
 from tiktok_relay.errors import EventValidationError, FieldProblem
-from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Event, EventSource, TrackRequest
+from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Envelope, Event, EventSource, TrackRequest
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,9 @@ def build_requests(
 ) -> list[TrackRequest]:
     """Requests of at most 1000 events each. The events are already valid, so the envelope
     is checked once and the events are not validated a second time."""
-    header = TrackRequest.model_validate(
-        {"event_source": event_source, "event_source_id": event_source_id,
-         "test_event_code": test_event_code, "partner_name": partner_name,
-         "data": [{"event": "envelope-check", "event_time": 1_700_000_000}]}
-    )
+    envelope = Envelope(event_source=event_source, event_source_id=event_source_id,
+                        test_event_code=test_event_code, partner_name=partner_name)
     return [
-        header.model_copy(update={"data": events[start : start + MAX_EVENTS_PER_REQUEST]})
+        TrackRequest.model_construct(**envelope.__dict__, data=events[start : start + MAX_EVENTS_PER_REQUEST])
         for start in range(0, len(events), MAX_EVENTS_PER_REQUEST)
     ]

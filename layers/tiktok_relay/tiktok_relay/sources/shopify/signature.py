@@ -3,7 +3,8 @@
     verify_shopify_signature(headers, raw_body, parse_secrets(os.environ["SHOPIFY_WEBHOOK_SECRET"]))
 
 - The HMAC is over the body bytes exactly as delivered: verify before any JSON parsing.
-  Behind API Gateway, turn the event's `body` into those bytes with `raw_body_from_apigw`.
+  Behind API Gateway, turn the event's `body` into those bytes with
+  `tiktok_relay.pipeline.receive.raw_body_from_apigw`.
 - Header names are case-insensitive; the un-prefixed `shopify-hmac-sha256` that Shopify's
   newer "Events" delivery sends is accepted too.
 - Several secrets can be configured (comma-separated in SHOPIFY_WEBHOOK_SECRET): during a
@@ -22,7 +23,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 
-from tiktok_relay.errors import ConfigurationError, SignatureError, TikTokRelayError
+from tiktok_relay.errors import ConfigurationError, SignatureError
+from tiktok_relay.sources.common.signing import header, parse_secrets
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 # Lowercased names the signature may arrive under, in order of preference.
@@ -31,65 +33,12 @@ SECRET_VARIABLE = "SHOPIFY_WEBHOOK_SECRET"
 _DIGEST_SIZE = hashlib.sha256().digest_size  # 32
 
 
-class BodyEncodingError(TikTokRelayError, ValueError):
-    """An API Gateway body flagged as base64 that is not valid base64."""
-
-
-def header(headers: Mapping[str, object] | None, name: str) -> str | None:
-    """The value of header `name`, matched case-insensitively; None when absent or not a string.
-
-    A list value (API Gateway `multiValueHeaders`) gives its first item.
-    """
-    if not headers:
-        return None
-    wanted = name.lower()
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if isinstance(key, str) and key.lower() == wanted:
-                value = candidate
-                break
-    if isinstance(value, (list, tuple)):
-        value = value[0] if value else None
-    return value if isinstance(value, str) else None
-
-
 def sign(raw_body: bytes, secret: str) -> str:
     """The `X-Shopify-Hmac-Sha256` value Shopify would send for `raw_body` (tests, replays, events/)."""
     if isinstance(raw_body, str):
         raw_body = raw_body.encode("utf-8")
     digest = hmac.new(secret.encode("utf-8"), bytes(raw_body), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-def parse_secrets(text: str | None) -> list[str]:
-    """Secrets from one variable: comma-separated, each trimmed, empty entries dropped."""
-    if not text:
-        return []
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def raw_body_from_apigw(body: str | None, is_base64: bool) -> bytes:
-    """The delivered body bytes from an API Gateway event's `body` and `isBase64Encoded`.
-
-    API Gateway base64-encodes bodies it treats as binary; anything else arrives as text,
-    which is the UTF-8 the sender wrote. Base64 is decoded strictly: a body that is flagged
-    as base64 but is not valid base64 raises BodyEncodingError (a ValueError), never
-    silently yields different bytes.
-    """
-    if body is None:
-        return b""
-    if not isinstance(body, str):
-        raise BodyEncodingError("API Gateway body must be a string")
-    if not is_base64:
-        try:
-            return body.encode("utf-8")
-        except UnicodeEncodeError:
-            raise BodyEncodingError("API Gateway body is not valid UTF-8 text") from None
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise BodyEncodingError("API Gateway body is flagged isBase64Encoded but is not valid base64") from None
 
 
 def _decode_signature(value: str) -> bytes:

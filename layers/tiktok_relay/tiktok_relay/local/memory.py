@@ -1,7 +1,8 @@
-"""In-memory and file-backed stand-ins for SQS, DynamoDB and Secrets Manager.
+"""In-memory and file-backed stand-ins for SQS and DynamoDB.
 
 Used by `tiktok-relay replay` and `serve`, and by the tests: real objects with the same
 behaviour as the AWS ones where it matters (receive counts, dead letters, conditional puts).
+Secrets given as values are `tiktok_relay.pipeline.runtime.StaticSecret`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
@@ -19,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from tiktok_relay.pipeline.messages import dumps
+from tiktok_relay.pipeline.messages import DeadLetter
 from tiktok_relay.pipeline.ports import QueueError
 
 
@@ -30,7 +32,7 @@ class QueuedMessage:
     attributes: dict[str, str]
     receive_count: int = 0
 
-    def as_sqs_record(self) -> dict:
+    def as_sqs_record(self) -> dict[str, Any]:
         """The record shape Lambda's SQS event source hands the sender."""
         return {
             "messageId": self.message_id,
@@ -83,13 +85,15 @@ class MemoryQueue:
 
 @dataclass
 class MemoryDeadLetters:
-    records: list[dict] = field(default_factory=list)
+    """Dead letters kept as their stored records (dicts), for assertions."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
     available: bool = True
 
-    def put(self, record: dict) -> None:
+    def put(self, letter: DeadLetter) -> None:
         if not self.available:
             raise QueueError("dead-letter store unavailable")
-        self.records.append(record)
+        self.records.append(letter.to_record())
 
 
 class FileDeadLetters:
@@ -100,24 +104,13 @@ class FileDeadLetters:
         self.count = 0
         self._lock = threading.Lock()
 
-    def put(self, record: dict) -> None:
+    def put(self, letter: DeadLetter) -> None:
         try:
             with self._lock, self.path.open("a", encoding="utf-8") as handle:
-                handle.write(dumps(record) + "\n")
+                handle.write(letter.to_json() + "\n")
         except OSError as exc:
             raise QueueError(f"cannot write {self.path}: {exc.strerror}") from None
         self.count += 1
-
-
-class StaticSecret:
-    def __init__(self, value: str):
-        self._value = value
-
-    def get(self, *, refresh: bool = False) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "StaticSecret(***)"
 
 
 class MemoryIdempotencyStore(BasePersistenceLayer):

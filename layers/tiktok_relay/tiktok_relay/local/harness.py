@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from tiktok_relay.errors import ConfigurationError
+from tiktok_relay.errors import ConfigurationError, EventValidationError
+from tiktok_relay.local.lambda_context import FakeLambdaContext
+from tiktok_relay.local.memory import FileDeadLetters, MemoryIdempotencyStore, MemoryQueue, QueuedMessage
 from tiktok_relay.pipeline import runtime
-from tiktok_relay.pipeline.memory import FileDeadLetters, MemoryIdempotencyStore, MemoryQueue, StaticSecret
-from tiktok_relay.pipeline.messages import dead_letter
-from tiktok_relay.pipeline.receive import ShopifyReceiver
+from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
+from tiktok_relay.pipeline.receive import Receiver
+from tiktok_relay.pipeline.runtime import StaticSecret
 from tiktok_relay.pipeline.send import BatchReport, QueueSender
+from tiktok_relay.sources.shopify.receiver import ShopifySource
 from tiktok_relay.sources.shopify.settings import ShopifySettings
-from tiktok_relay.testing.lambda_context import FakeLambdaContext
 
 # The secret that signed the files in events/. Public on purpose: for local runs only.
 LOCAL_WEBHOOK_SECRET = "tiktok-relay-local-dev-secret"
@@ -55,7 +56,8 @@ def find_functions_dir() -> Path:
     else:
         cwd = Path.cwd().resolve()
         candidates = [p / "functions" for p in (cwd, *cwd.parents)]
-        candidates.append(Path(__file__).resolve().parents[3] / "functions")
+        # Next to the package source of an editable install: layers/tiktok_relay/tiktok_relay/local/.
+        candidates.append(Path(__file__).resolve().parents[4] / "functions")
     for candidate in candidates:
         if (candidate / "receiver" / "app.py").is_file() and (candidate / "sender" / "app.py").is_file():
             return candidate
@@ -70,6 +72,8 @@ def load_handler(path: Path, module_name: str) -> ModuleType:
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"{path} cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
@@ -118,10 +122,8 @@ class LocalPipeline:
         self.batch_size = batch_size
         self.max_receives = max_receives
         self.dry_run = client_factory is None
-        receiver = ShopifyReceiver(
-            secrets=StaticSecret(webhook_secret), queue=self.queue, settings=settings, pixel_id=pixel_id,
-            idempotency_store=MemoryIdempotencyStore(),
-        )
+        source = ShopifySource(secrets=StaticSecret(webhook_secret), settings=settings, pixel_id=pixel_id)
+        receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore())
         sender = None if self.dry_run else QueueSender(
             client=client_factory, dead_letters=self.dead_letters, on_report=self._count
         )
@@ -150,8 +152,9 @@ class LocalPipeline:
         self.tally.webhooks += 1
         request = None
         if len(self.queue.sent) > before:
-            request = json.loads(self.queue.sent[-1].body)["request"]
-            self.tally.events += len(request["data"])
+            queued = QueuedDelivery.parse(self.queue.sent[-1].body).request
+            request = queued.model_dump(mode="json", exclude_none=True)
+            self.tally.events += len(queued.data)
         return response, request
 
     def drain(self) -> None:
@@ -170,19 +173,26 @@ class LocalPipeline:
                 if message.receive_count < self.max_receives:
                     self.queue.release(message)
                     continue
-                queued = json.loads(message.body)
-                self.dead_letters.put(dead_letter(
-                    f"not delivered after {message.receive_count} receives (max {self.max_receives})",
-                    webhook_id=queued.get("webhook_id"), body=message.body, receive_count=message.receive_count,
-                ))
-                self.tally.dead_lettered += len(queued.get("request", {}).get("data", []))
+                self._dead_letter(message)
+
+    def _dead_letter(self, message: QueuedMessage) -> None:
+        """What SQS's redrive policy does after maxReceiveCount: the record, as it was queued."""
+        try:
+            queued: QueuedDelivery | None = QueuedDelivery.parse(message.body)
+        except EventValidationError:
+            queued = None
+        self.dead_letters.put(DeadLetter(
+            reason=f"not delivered after {message.receive_count} receives (max {self.max_receives})",
+            webhook_id=queued.webhook_id if queued else None, body=message.body, receive_count=message.receive_count,
+        ))
+        self.tally.dead_lettered += len(queued.request.data) if queued else 0
 
 
 def local_settings(args_dry_run: bool):
     """Settings for a local run: the real TikTok when TIKTOK_ACCESS_TOKEN is set, else the
     embedded fake (returned so the caller can start and stop it)."""
     from tiktok_relay.config import TikTokSettings
-    from tiktok_relay.sources.shopify.signature import parse_secrets
+    from tiktok_relay.sources.common.signing import parse_secrets
     from tiktok_relay.testing.fake_tiktok import FakeTikTok
 
     tiktok = TikTokSettings.from_env()

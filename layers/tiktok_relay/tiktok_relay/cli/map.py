@@ -13,18 +13,16 @@ body the Lambda receiver queues), as indented JSON on stdout. Nothing is sent.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import time
 
-EXIT_OK, EXIT_USAGE = 0, 2
+from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, say
+
 PIXEL_PLACEHOLDER = "<TIKTOK_PIXEL_ID>"
 _REST_WRAPPERS = ("order", "checkout", "cart", "customer")
-
-
-def _err(message: str) -> None:
-    print(f"tiktok-relay: {message}", file=sys.stderr)
 
 
 def _read(path: str) -> tuple[bytes | None, str]:
@@ -34,11 +32,11 @@ def _read(path: str) -> tuple[bytes | None, str]:
         with open(path, "rb") as handle:
             return handle.read(), path
     except OSError as exc:
-        _err(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}")
+        say(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}")
         return None, path
 
 
-def run_map(args) -> int:
+def run_map(args: argparse.Namespace) -> int:
     from tiktok_relay.config import env_value
     from tiktok_relay.errors import ConfigurationError
     from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
@@ -50,48 +48,48 @@ def run_map(args) -> int:
     try:
         payload = json.loads(raw)
     except RecursionError:
-        _err(f"{name} is not valid JSON (nested too deeply)")
+        say(f"{name} is not valid JSON (nested too deeply)")
         return EXIT_USAGE
     except UnicodeDecodeError:
-        _err(f"{name} is not valid JSON (not UTF-8 text)")
+        say(f"{name} is not valid JSON (not UTF-8 text)")
         return EXIT_USAGE
     except json.JSONDecodeError as exc:
-        _err(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+        say(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
         return EXIT_USAGE
     if not isinstance(payload, dict):
         kind = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
                 type(None): "null"}.get(type(payload), type(payload).__name__)
-        _err(f"{name} must hold a JSON object (the webhook body), not {kind}")
+        say(f"{name} must hold a JSON object (the webhook body), not {kind}")
         return EXIT_USAGE
     if "requestContext" in payload and "body" in payload:
-        _err(f"note: {name} looks like an API Gateway event, not a webhook body; "
+        say(f"note: {name} looks like an API Gateway event, not a webhook body; "
              "`tiktok-relay replay` takes event files (map reads the JSON body Shopify sends)")
     if len(payload) == 1:
         (key, value), = payload.items()
         if key in _REST_WRAPPERS and isinstance(value, dict):
-            _err(f"note: {name} looks like an Admin REST response ({{\"{key}\": ...}}); "
+            say(f"note: {name} looks like an Admin REST response ({{\"{key}\": ...}}); "
                  f"webhooks send the {key} itself, unwrapped")
 
     try:
         settings = ShopifySettings.from_env()
     except ConfigurationError as exc:
-        _err(str(exc))
+        say(str(exc))
         return EXIT_USAGE
     pixel_id = env_value(os.environ, "TIKTOK_PIXEL_ID")
     if pixel_id is None:
-        _err(f"note: TIKTOK_PIXEL_ID is not set; event_source_id shows {PIXEL_PLACEHOLDER} (map sends nothing)")
+        say(f"note: TIKTOK_PIXEL_ID is not set; event_source_id shows {PIXEL_PLACEHOLDER} (map sends nothing)")
         pixel_id = PIXEL_PLACEHOLDER
 
     try:
         result = map_webhook(args.topic, payload, args.shop_domain, settings, now=int(time.time()))
     except Exception as exc:  # a bug: say so without echoing payload values
-        _err(f"mapping failed unexpectedly ({type(exc).__name__}); this is a tiktok-relay bug")
-        return 1
+        say(f"mapping failed unexpectedly ({type(exc).__name__}); this is a tiktok-relay bug")
+        return EXIT_UNDELIVERED
     body = to_request_body(result, pixel_id=pixel_id, test_event_code=settings.test_event_code)
     for warning in result.warnings:
-        _err(f"warning: {warning}")
+        say(f"warning: {warning}")
     if not result.events:
-        _err(f"nothing to send: {result.reason}")
+        say(f"nothing to send: {result.reason}")
     out = sys.stdout.buffer
     out.write(json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"))
     out.write(b"\n")

@@ -1,6 +1,6 @@
-"""`tiktok-relay serve [--port 3000]`: the receiver's routes over HTTP on localhost, like
-`sam local start-api`, with the queue and sender running behind it. Put a tunnel in front of
-it to point a development store's webhooks at your machine.
+"""The receiver's routes over HTTP on localhost, like `sam local start-api`, with the queue and
+sender running behind it: what `tiktok-relay serve` runs (tiktok_relay/cli/serve.py). Put a
+tunnel in front of it to point a development store's webhooks at your machine.
 
 Each HTTP request becomes an API Gateway HTTP API (v2) event for the real receiver handler;
 after answering, the queue is drained through the real sender handler (to the embedded fake
@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tiktok_relay.errors import ConfigurationError
-from tiktok_relay.testing.apigw import http_api_event
+from tiktok_relay.local.apigw import http_api_event
+from tiktok_relay.local.harness import LocalPipeline
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API's own limit
 
 
-def make_server(pipeline, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def make_server(pipeline: LocalPipeline, port: int, host: str = "127.0.0.1", *,
+                log: Callable[[str], None] = lambda line: None) -> ThreadingHTTPServer:
+    """A server for `pipeline`; `log` gets one line per request (method, path, status)."""
     lock = threading.Lock()  # one invocation at a time, as one Lambda container does
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, fmt, *args):
-            print(f"serve: {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", file=sys.stderr)
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+            log(f"serve: {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")
 
         def _invoke(self):
             length = int(self.headers.get("Content-Length") or 0)
@@ -60,32 +62,3 @@ def make_server(pipeline, port: int, host: str = "127.0.0.1") -> ThreadingHTTPSe
         do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _invoke
 
     return ThreadingHTTPServer((host, port), Handler)
-
-
-def run_serve(args) -> int:
-    from tiktok_relay.pipeline.local import open_local_pipeline
-
-    try:
-        pipeline, fake = open_local_pipeline(dry_run=False, dead_letter_path="dead-letters.ndjson")
-    except ConfigurationError as exc:
-        print(f"tiktok-relay serve: {exc}", file=sys.stderr)
-        return 2
-    try:
-        server = make_server(pipeline, args.port)
-    except OSError as exc:
-        if fake is not None:
-            fake.stop()
-        print(f"tiktok-relay serve: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 2
-    target = f"the embedded fake TikTok ({fake.base_url})" if fake else "TikTok"
-    print(f"receiver listening on http://127.0.0.1:{args.port}/webhooks/shopify, sending to {target}; "
-          "Ctrl-C stops", file=sys.stderr)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        if fake is not None:
-            fake.stop()
-    return 0

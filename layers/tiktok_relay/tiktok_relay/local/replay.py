@@ -1,0 +1,81 @@
+"""Replaying API Gateway event files through the whole relay, as `tiktok-relay replay` does
+(tiktok_relay/cli/replay.py prints the result).
+
+Each file is an API Gateway HTTP API (v2) event, as `sam local invoke -e` takes. It runs
+through the real receiver handler, the in-memory queue and the real sender handler.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tiktok_relay.errors import UsageError
+from tiktok_relay.local.harness import open_local_pipeline
+
+
+def load_event(path: str) -> dict[str, Any]:
+    """An event file, checked: UsageError naming the file when it is not an API Gateway event."""
+    try:
+        event = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError(f"{path}: not a JSON file") from None
+    if not isinstance(event, dict) or "requestContext" not in event or "headers" not in event:
+        hint = " (a raw webhook body? `tiktok-relay map` takes those)" if isinstance(event, dict) else ""
+        raise UsageError(f"{path}: not an API Gateway HTTP API (v2) event{hint}; see events/shopify/")
+    return event
+
+
+def _response_body(response: dict[str, Any]) -> Any:
+    body = response.get("body")
+    try:
+        return json.loads(body) if isinstance(body, str) else body
+    except ValueError:
+        return body
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    """What one file got: the receiver's HTTP status and body, and the request it enqueued."""
+
+    file: str
+    status: int | None
+    body: Any
+    request: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "status": self.status, "body": self.body, "request": self.request}
+
+
+@dataclass
+class ReplayRun:
+    rows: list[ReplayRow] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+    target: str = "TikTok"  # where events went: the embedded fake, nowhere (dry run), or TikTok
+    dead_letter_path: Path | None = None
+
+
+def replay(files: list[str], *, dry_run: bool, dead_letter_path: str, batch_size: int = 10,
+           max_receives: int = 5) -> ReplayRun:
+    """Every file through the receiver, then the queue drained through the sender. Raises
+    UsageError or ConfigurationError, naming what is wrong, before anything is delivered."""
+    events = [(path, load_event(path)) for path in files]
+    pipeline, fake = open_local_pipeline(dry_run=dry_run, dead_letter_path=dead_letter_path,
+                                         batch_size=batch_size, max_receives=max_receives)
+    run = ReplayRun(dead_letter_path=pipeline.dead_letters.path)
+    try:
+        for path, event in events:
+            response, request = pipeline.deliver(event)
+            run.rows.append(ReplayRow(path, response.get("statusCode"), _response_body(response), request))
+        pipeline.drain()
+    finally:
+        if fake is not None:
+            fake.stop()
+    run.summary = pipeline.tally.as_dict()
+    run.target = ("nowhere (--dry-run)" if dry_run else
+                  f"the embedded fake TikTok ({fake.base_url})" if fake is not None else "TikTok")
+    return run

@@ -1,0 +1,64 @@
+"""What the relay's receiver needs to know about Shopify: its headers, its signature and its
+mapping, as a `WebhookSource` (tiktok_relay.pipeline.ports)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tiktok_relay.errors import DeliveryRejected, SignatureError
+from tiktok_relay.pipeline.ports import Delivery, SecretSource
+from tiktok_relay.sources.common.signing import parse_secrets
+from tiktok_relay.sources.shopify.mapping import MappingResult, map_webhook
+from tiktok_relay.sources.shopify.settings import ShopifySettings
+from tiktok_relay.sources.shopify.signature import verify_shopify_signature
+from tiktok_relay.tiktok.models import Envelope
+
+WEBHOOK_ID_HEADER = "x-shopify-webhook-id"
+TOPIC_HEADER = "x-shopify-topic"
+SHOP_HEADER = "x-shopify-shop-domain"
+# HTTP API (payload v2) lower-cases header names, so the idempotency key and the Logger's
+# correlation id read the lower-case name. tests/infrastructure/test_template.py checks this.
+IDEMPOTENCY_KEY_PATH = f'headers."{WEBHOOK_ID_HEADER}"'
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    # Shopify's newer "Events" delivery drops the X- prefix; accept both.
+    value = headers.get(name) or headers.get(name.removeprefix("x-"))
+    return value.strip() if value and value.strip() else None
+
+
+class ShopifySource:
+    """Shopify webhooks for one pixel: HMAC with the configured secrets, the Shopify mapping."""
+
+    name = "shopify"
+    display_name = "Shopify"
+    webhook_id_header = WEBHOOK_ID_HEADER
+    webhook_id_name = "X-Shopify-Webhook-Id"
+
+    def __init__(self, *, secrets: SecretSource, settings: ShopifySettings, pixel_id: str):
+        self._secrets = secrets
+        self._settings = settings
+        self._pixel_id = pixel_id
+
+    def verify(self, headers: dict[str, str], raw: bytes) -> Delivery:
+        self._check_signature(headers, raw)
+        webhook_id, topic, shop = (_header(headers, name) for name in (WEBHOOK_ID_HEADER, TOPIC_HEADER, SHOP_HEADER))
+        if webhook_id is None or topic is None or shop is None:
+            missing = [name for name, value in ((TOPIC_HEADER, topic), (SHOP_HEADER, shop),
+                                                (WEBHOOK_ID_HEADER, webhook_id)) if value is None]
+            raise DeliveryRejected(f"missing header(s): {', '.join(missing)}")
+        return Delivery(webhook_id=webhook_id, topic=topic.lower(), shop=shop.lower(), body=raw)
+
+    def _check_signature(self, headers: dict[str, str], raw: bytes) -> None:
+        try:
+            verify_shopify_signature(headers, raw, parse_secrets(self._secrets.get()))
+        except SignatureError:
+            # A rotated secret may still be cached: fetch the current ones once before refusing.
+            verify_shopify_signature(headers, raw, parse_secrets(self._secrets.get(refresh=True)))
+
+    def map(self, delivery: Delivery, payload: dict[str, Any], *, now: int) -> MappingResult:
+        return map_webhook(delivery.topic, payload, delivery.shop, self._settings, now=now)
+
+    def envelope(self, delivery: Delivery) -> Envelope:
+        return Envelope(event_source="web", event_source_id=self._pixel_id,
+                        test_event_code=self._settings.test_event_code)
