@@ -4,6 +4,7 @@ Commands (their names, flags and output shapes are relied upon; keep them):
     build       NDJSON data[] items -> NDJSON request bodies (normalized, hashed, <= 1000 events each)
     send        build, post to TikTok, print a summary; non-zero exit unless everything was delivered
     fake-tiktok serve the fake Events API on 127.0.0.1
+    fake-shopify serve the fake Shopify Admin API on 127.0.0.1 (what `register` calls)
     map         a Shopify webhook payload -> the request body it becomes
     register    subscribe a shop's webhooks to the deployed URL (or print shopify.app.toml)
     replay      run events/ files through receiver -> queue -> sender, like Lambda, without Docker
@@ -38,7 +39,14 @@ def make_parser() -> argparse.ArgumentParser:
 
     fake = commands.add_parser("fake-tiktok", help="serve a fake Events API on 127.0.0.1")
     fake.add_argument("--port", type=int, default=8765)
-    fake.set_defaults(run="fake_tiktok:run_fake_tiktok")
+    fake.set_defaults(run="fakes:run_fake_tiktok")
+
+    shop = commands.add_parser("fake-shopify", help="serve a fake Shopify Admin GraphQL API on 127.0.0.1")
+    shop.add_argument("--port", type=int, default=8766)
+    shop.add_argument("--token", help="the access token it accepts (default shpat_fake_admin_token)")
+    shop.add_argument("--scopes", help="granted access scopes, comma-separated (default read_orders,read_customers)")
+    shop.add_argument("--page-size", type=int, default=100, help="subscriptions per page")
+    shop.set_defaults(run="fakes:run_fake_shopify")
 
     mapping = commands.add_parser("map", help="show the request a store webhook payload becomes")
     mapping.add_argument("--platform", required=True, choices=("shopify",))

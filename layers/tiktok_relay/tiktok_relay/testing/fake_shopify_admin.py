@@ -24,7 +24,7 @@ Faults, for the next requests in order (`fake.fail_next("http429", None, "http50
         fake.add_subscription("ORDERS_PAID", "https://example.com/hook")
         env = {"SHOPIFY_ADMIN_BASE_URL": fake.base_url, "SHOPIFY_ADMIN_ACCESS_TOKEN": fake.access_token}
 
-Run by hand: `python -m tiktok_relay.testing.fake_shopify_admin --port 8766`.
+Run by hand: `tiktok-relay fake-shopify --port 8766`.
 """
 
 from __future__ import annotations
@@ -35,15 +35,23 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from tiktok_relay.testing.local_server import LocalServer
+from tiktok_relay.testing.local_server import LocalServer, ServiceHandler
 
 DEFAULT_TOKEN = "shpat_fake_admin_token"
 DEFAULT_SCOPES = ("read_orders", "read_customers")
 FAULTS = ("http429", "http500", "http502", "http503", "throttled", "drop", "http502-after")
+# Faults answered before the request is read, with the HTTP status each records (0: none).
+_FAULT_BEFORE_ANSWER = {"drop": 0, "http429": 429, "http500": 500, "http502": 502, "http503": 503, "throttled": 200}
+_THROTTLED = {
+    "errors": [{"message": "Throttled", "extensions": {
+        "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+    "extensions": {"cost": {"requestedQueryCost": 12, "actualQueryCost": None,
+                            "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 10,
+                                               "restoreRate": 100.0}}},
+}
 URI_FIELD_SINCE = "2025-10"
 MAX_PAGE = 250
 
@@ -80,7 +88,7 @@ class Call:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _cursor(number: int) -> str:
@@ -225,7 +233,7 @@ class FakeShopifyAdmin(LocalServer):
             nodes = [self._node(s, version) for s in page]
             cursors = [_cursor(s["number"]) for s in page]
         return {"data": {"webhookSubscriptions": {
-            "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes)],
+            "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
             "nodes": nodes,
             "pageInfo": {"hasNextPage": more, "hasPreviousPage": after is not None,
                          "startCursor": cursors[0] if cursors else None,
@@ -294,8 +302,8 @@ class FakeShopifyAdmin(LocalServer):
             return {"errors": [_gql_error("Variable $webhookSubscription of type WebhookSubscriptionInput! was "
                                           "provided invalid value for format", "INVALID_VARIABLE")]}
         problem = self._address_problem(address)
-        if problem:
-            return user_error(problem, key)
+        if problem or not isinstance(address, str):
+            return user_error(problem or "Address is invalid", key)
         with self._lock:
             if any(s["topic"] == topic and s["uri"] == address for s in self.subscriptions):
                 return user_error("Address for this topic has already been taken", key)
@@ -314,105 +322,59 @@ class FakeShopifyAdmin(LocalServer):
         with self._lock:
             self.calls.append(call)
 
-    def _handler_class(self):
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+class _Handler(ServiceHandler):
+    service: FakeShopifyAdmin
 
-            def log_message(self, *args):  # keep test output quiet
-                pass
+    def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        self.send_body(status, json.dumps(payload).encode(), "application/json", headers)
 
-            def _send(self, status: int, body: bytes, content_type: str = "application/json",
-                      headers: dict | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+    def do_GET(self) -> None:
+        self._json(405, {"errors": "Method Not Allowed"})
 
-            def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
-                self._send(status, json.dumps(payload).encode(), headers=headers)
+    def do_POST(self) -> None:
+        fake = self.service
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        match = _PATH.match(self.path.split("?")[0])
+        if not match:
+            fake._record(Call(None, None, {}, 404))
+            return self._json(404, {"errors": "Not Found"})
+        version = match["version"]
+        if self.headers.get("X-Shopify-Access-Token") != fake.access_token:
+            fake._record(Call(None, version, {}, 401))
+            return self._json(401, {"errors": _INVALID_TOKEN})
+        fault = fake._next_fault()
+        if fault in _FAULT_BEFORE_ANSWER:
+            fake._record(Call(None, version, {}, _FAULT_BEFORE_ANSWER[fault], fault))
+            return self._fail(fault)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            fake._record(Call(None, version, {}, 400))
+            return self._json(400, {"errors": {"query": "Required parameter missing or invalid"}})
+        operation, payload = fake.answer(version, body)
+        variables = body.get("variables") if isinstance(body, dict) else None
+        status = 502 if fault == "http502-after" else 200
+        fake._record(Call(operation, version, variables if isinstance(variables, dict) else {}, status, fault))
+        if status == 502:
+            return self.send_body(502, _HTML[502], "text/html")
+        self._json(200, payload)
 
-            def do_GET(self):
-                self._json(405, {"errors": "Method Not Allowed"})
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                match = _PATH.match(self.path.split("?")[0])
-                if not match:
-                    fake._record(Call(None, None, {}, 404))
-                    return self._json(404, {"errors": "Not Found"})
-                version = match["version"]
-                if self.headers.get("X-Shopify-Access-Token") != fake.access_token:
-                    fake._record(Call(None, version, {}, 401))
-                    return self._json(401, {"errors": _INVALID_TOKEN})
-                fault = fake._next_fault()
-                if fault == "drop":
-                    fake._record(Call(None, version, {}, 0, fault))
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if fault in ("http429", "http500", "http502", "http503"):
-                    status = int(fault[4:])
-                    fake._record(Call(None, version, {}, status, fault))
-                    if status == 429:
-                        return self._json(429, {"errors": "Exceeded 2 calls per second for api client. Reduce "
-                                                          "request rates to resume uninterrupted service."},
-                                          {"Retry-After": fake.retry_after})
-                    extra = {"Retry-After": fake.retry_after} if status == 503 else None
-                    return self._send(status, _HTML[status], "text/html", extra)
-                if fault == "throttled":
-                    fake._record(Call(None, version, {}, 200, fault))
-                    return self._json(200, {
-                        "errors": [{"message": "Throttled", "extensions": {
-                            "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-                        "extensions": {"cost": {"requestedQueryCost": 12, "actualQueryCost": None,
-                                                "throttleStatus": {"maximumAvailable": 2000.0,
-                                                                   "currentlyAvailable": 10,
-                                                                   "restoreRate": 100.0}}},
-                    })
-                try:
-                    body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError):
-                    fake._record(Call(None, version, {}, 400))
-                    return self._json(400, {"errors": {"query": "Required parameter missing or invalid"}})
-                operation, payload = fake.answer(version, body)
-                variables = body.get("variables") if isinstance(body, dict) else None
-                status = 502 if fault == "http502-after" else 200
-                fake._record(Call(operation, version, variables if isinstance(variables, dict) else {}, status,
-                                  fault))
-                if status == 502:
-                    return self._send(502, _HTML[502], "text/html")
-                self._json(200, payload)
-
-        return Handler
+    def _fail(self, fault: str) -> None:
+        """Answer as Shopify does when it refuses or drops a request, before any work."""
+        if fault == "drop":
+            self.drop_connection()
+        elif fault == "throttled":
+            self._json(200, _THROTTLED)
+        elif fault == "http429":
+            self._json(429, {"errors": "Exceeded 2 calls per second for api client. Reduce "
+                                       "request rates to resume uninterrupted service."},
+                       {"Retry-After": self.service.retry_after})
+        else:
+            status = _FAULT_BEFORE_ANSWER[fault]
+            extra = {"Retry-After": self.service.retry_after} if status == 503 else None
+            self.send_body(status, _HTML[status], "text/html", extra)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Serve a fake Shopify Admin GraphQL API on 127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--token", default=DEFAULT_TOKEN)
-    parser.add_argument("--scopes", default=",".join(DEFAULT_SCOPES), help="granted access scopes, comma-separated")
-    parser.add_argument("--page-size", type=int, default=100)
-    args = parser.parse_args(argv)
-    fake = FakeShopifyAdmin(args.token, scopes=[s for s in args.scopes.split(",") if s],
-                            page_size=args.page_size, port=args.port)
-    print(f"fake Shopify Admin API listening on {fake.base_url}\n"
-          f"  export SHOPIFY_ADMIN_BASE_URL={fake.base_url}\n"
-          f"  export SHOPIFY_ADMIN_ACCESS_TOKEN={fake.access_token}\n"
-          "Ctrl-C stops", flush=True)
-    try:
-        fake.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+FakeShopifyAdmin.handler_class = _Handler

@@ -28,9 +28,8 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 
-from tiktok_relay.testing.local_server import LocalServer
+from tiktok_relay.testing.local_server import LocalServer, ServiceHandler
 
 DEFAULT_TOKEN = "fake-tiktok-token"
 FAULTS = ("http500", "http502", "40100", "50002", "timeout", "drop")
@@ -39,7 +38,8 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PATH = re.compile(r"^/open_api/v[0-9.]+/event/track/?$")
 _HTML = {
     500: b"<html><head><title>500 Internal Server Error</title></head><body>Internal Server Error</body></html>",
-    502: b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+    502: b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr>"
+         b"<center>nginx</center></body></html>",
     503: b"<html><head><title>503 Service Unavailable</title></head><body>Service Unavailable</body></html>",
 }
 _CODE_MESSAGES = {
@@ -73,7 +73,13 @@ def _check_event(index: int, event: object) -> None:
         raise _Problem(40002, f"{where}.event_time: Not a valid integer.")
     if "event_id" in event and not isinstance(event["event_id"], str):
         raise _Problem(40002, "Invalid value for event_id: not a valid string.")
-    user = event.get("user", {})
+    _check_user(where, event.get("user", {}))
+    properties = event.get("properties", {})
+    _check_properties(where, properties)
+    _check_contents(where, properties.get("contents", []))
+
+
+def _check_user(where: str, user: object) -> None:
     if not isinstance(user, dict):
         raise _Problem(40002, f"{where}.user: Not a valid mapping type.")
     for name in HASHED_USER_FIELDS:
@@ -88,18 +94,22 @@ def _check_event(index: int, event: object) -> None:
     for name in ("ip", "user_agent", "ttclid", "ttp", "locale", "city", "state", "country"):
         if name in user and not isinstance(user[name], str):
             raise _Problem(40002, f"{where}.user.{name}: Not a valid string.")
-    properties = event.get("properties", {})
+
+
+def _check_properties(where: str, properties: object) -> None:
     if not isinstance(properties, dict):
         raise _Problem(40002, f"{where}.properties: Not a valid mapping type.")
-    for name in ("value",):
-        if name in properties and not _is_number(properties[name]):
-            raise _Problem(40000, "Invalid Value Field")
-    if "currency" in properties and not (isinstance(properties["currency"], str) and len(properties["currency"]) == 3):
+    if "value" in properties and not _is_number(properties["value"]):
+        raise _Problem(40000, "Invalid Value Field")
+    currency = properties.get("currency")
+    if "currency" in properties and not (isinstance(currency, str) and len(currency) == 3):
         raise _Problem(40002, f"{where}.properties.currency: Not a valid currency.")
     for name in ("order_id", "shop_id"):
         if name in properties and not isinstance(properties[name], str):
             raise _Problem(40002, f"{where}.properties.{name}: Not a valid string.")
-    contents = properties.get("contents", [])
+
+
+def _check_contents(where: str, contents: object) -> None:
     if not isinstance(contents, list):
         raise _Problem(40002, f"{where}.properties.contents: Not a valid list.")
     for n, item in enumerate(contents):
@@ -188,7 +198,8 @@ class FakeTikTok(LocalServer):
         bad row. With partial=True, answer 20001 with per-event detail instead (if more than one event)."""
         with self._lock:
             for event_id in event_ids:
-                self._rules.poisoned[event_id] = (code, message or f"Invalid value for event {event_id}: rejected by the fake.")
+                text = message or f"Invalid value for event {event_id}: rejected by the fake."
+                self._rules.poisoned[event_id] = (code, text)
             self._rules.partial = partial
 
     def reset(self) -> None:
@@ -203,7 +214,7 @@ class FakeTikTok(LocalServer):
     def events(self) -> list[dict]:
         """Every accepted event, with its request's top-level fields under `_request`."""
         with self._lock:
-            out = []
+            out: list[dict] = []
             for body in self.accepted:
                 top = {k: v for k, v in body.items() if k != "data"}
                 out.extend({**event, "_request": top} for event in body["data"])
@@ -225,32 +236,36 @@ class FakeTikTok(LocalServer):
 
     def _answer(self, raw: bytes, token: str | None) -> tuple[int, dict]:
         request_id = uuid.uuid4().hex.upper()
+
+        def reply(body: object, code: int, message: str, **extra: object) -> tuple[int, dict]:
+            return self._record(body, 200, {"code": code, "message": message, "request_id": request_id, **extra})
+
         try:
             body = json.loads(raw)
         except ValueError:
-            return self._record(None, 200, {"code": 40002, "message": "Request body is not valid JSON.", "request_id": request_id})
+            return reply(None, 40002, "Request body is not valid JSON.")
         if not token:
-            return self._record(body, 200, {"code": 40104, "message": "Access token is empty.", "request_id": request_id})
+            return reply(body, 40104, "Access token is empty.")
         if token != self.access_token:
-            return self._record(body, 200, {"code": 40105, "message": "Access token is invalid.", "request_id": request_id})
+            return reply(body, 40105, "Access token is invalid.")
         try:
             check_request(body)
         except _Problem as problem:
-            return self._record(body, 200, {"code": problem.code, "message": problem.message, "request_id": request_id})
+            return reply(body, problem.code, problem.message)
         with self._lock:
             poisoned = [(i, self._rules.poisoned[e.get("event_id")]) for i, e in enumerate(body["data"])
                         if e.get("event_id") in self._rules.poisoned]
             partial = self._rules.partial
         if poisoned and (not partial or len(body["data"]) == 1):
             index, (code, message) = poisoned[0]
-            return self._record(body, 200, {"code": code, "message": f"data.{index}: {message}", "request_id": request_id})
+            return reply(body, code, f"data.{index}: {message}")
         if poisoned:
             kept = [e for i, e in enumerate(body["data"]) if i not in {p[0] for p in poisoned}]
             self._accept({**body, "data": kept})
             detail = {"failed_events": [{"index": i, "code": c, "message": m} for i, (c, m) in poisoned]}
-            return self._record(body, 200, {"code": 20001, "message": "Partial success.", "request_id": request_id, "data": detail})
+            return reply(body, 20001, "Partial success.", data=detail)
         self._accept(body)
-        return self._record(body, 200, {"code": 0, "message": "OK", "request_id": request_id, "data": {}})
+        return reply(body, 0, "OK", data={})
 
     def _accept(self, body: dict) -> None:
         with self._lock:
@@ -263,50 +278,44 @@ class FakeTikTok(LocalServer):
             self.received.append(Received(body, reply.get("code"), status, fault, reply.get("request_id", "")))
         return status, reply
 
-    def _handler_class(self):
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out as separate writes; without TCP_NODELAY each keep-alive
-            # reply waits ~40 ms for the client's delayed ACK (Nagle).
-            disable_nagle_algorithm = True
+class _Handler(ServiceHandler):
+    service: FakeTikTok
+    # Headers and body go out as separate writes; without TCP_NODELAY each keep-alive
+    # reply waits ~40 ms for the client's delayed ACK (Nagle).
+    disable_nagle_algorithm = True
 
-            def log_message(self, *args):  # keep test output quiet
-                pass
+    def _json(self, status: int, payload: dict) -> None:
+        self.send_body(status, json.dumps(payload).encode(), "application/json")
 
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def do_POST(self) -> None:
+        fake = self.service
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if not _PATH.match(self.path.split("?")[0]):
+            return self._json(404, {"code": 40400, "message": "Route not found."})
+        fault = fake._next_fault()
+        if fault is not None:
+            return self._fail(fault)
+        status, reply = fake._answer(raw, self.headers.get("Access-Token"))
+        self._json(status, reply)
 
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                if not _PATH.match(self.path.split("?")[0]):
-                    return self._send(404, json.dumps({"code": 40400, "message": "Route not found."}).encode(), "application/json")
-                fault = fake._next_fault()
-                if fault in ("timeout", "drop"):
-                    with fake._lock:
-                        fake.received.append(Received(None, None, 0, fault, ""))
-                    if fault == "timeout":
-                        time.sleep(fake.stall_seconds)
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if fault and fault.startswith("http"):
-                    status = int(fault[4:])
-                    with fake._lock:
-                        fake.received.append(Received(None, None, status, fault, ""))
-                    return self._send(status, _HTML.get(status, b"<html>error</html>"), "text/html")
-                if fault:
-                    code = int(fault)
-                    reply = {"code": code, "message": _CODE_MESSAGES.get(code, "Error."), "request_id": uuid.uuid4().hex.upper()}
-                    fake._record(None, 200, reply, fault)
-                    return self._send(200, json.dumps(reply).encode(), "application/json")
-                status, reply = fake._answer(raw, self.headers.get("Access-Token"))
-                self._send(status, json.dumps(reply).encode(), "application/json")
+    def _fail(self, fault: str) -> None:
+        """Fail as TikTok (or a proxy before it) is known to, recording what was seen."""
+        fake = self.service
+        if fault in ("timeout", "drop"):
+            fake._record(None, 0, {}, fault)
+            if fault == "timeout":
+                time.sleep(fake.stall_seconds)
+            return self.drop_connection()
+        if fault.startswith("http"):
+            status = int(fault[4:])
+            fake._record(None, status, {}, fault)
+            return self.send_body(status, _HTML.get(status, b"<html>error</html>"), "text/html")
+        code = int(fault)
+        reply = {"code": code, "message": _CODE_MESSAGES.get(code, "Error."), "request_id": uuid.uuid4().hex.upper()}
+        fake._record(None, 200, reply, fault)
+        self._json(200, reply)
 
-        return Handler
+
+FakeTikTok.handler_class = _Handler

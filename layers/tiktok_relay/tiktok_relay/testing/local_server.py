@@ -7,18 +7,49 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    service: LocalServer  # the fake this server runs; its request handlers reach it here
+
+
+class ServiceHandler(BaseHTTPRequestHandler):
+    """A request handler of a fake: `self.service` is the fake it answers for."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    @property
+    def service(self) -> LocalServer:
+        return self.server.service
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - keep test output quiet
+        pass
+
+    def send_body(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def drop_connection(self) -> None:
+        """Close the connection without answering."""
+        self.close_connection = True
+        self.connection.close()
+
+
 class LocalServer:
-    """Subclasses call `_listen(port)` in __init__ and implement `_handler_class()`."""
+    """Subclasses call `_listen(port)` in __init__ and name their `handler_class`."""
 
     thread_name = "fake-service"
     base_path = ""  # appended to the host and port in `base_url`
+    handler_class: type[ServiceHandler]
 
     def _listen(self, port: int) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        raise NotImplementedError
+        self._server = _Server(("127.0.0.1", port), self.handler_class)
+        self._server.service = self
 
     @property
     def port(self) -> int:
