@@ -1,7 +1,10 @@
 # One entry point for people and CI. Every target sets up what it needs on a fresh machine.
 #   make demo   replay events/ through receiver -> queue -> sender against the embedded fake TikTok
-#   make test   the whole suite (what .ci/run runs): sam validate --lint, cfn-lint and sam build
-#               (offline, no AWS credentials), then pytest, which also checks the built layer
+#   make test   the whole suite (what .ci/run runs): the gates (ruff, mypy), sam validate --lint,
+#               cfn-lint and sam build (offline, no AWS credentials), then pytest, which also
+#               checks the built layer
+#   make lint   only the gates: ruff (style, imports, complexity) and mypy
+#   make unit   only the unit tests (seconds)
 #   make infra  only the template checks and sam build
 #   make bench  the benchmarks (not part of the test suite)
 
@@ -30,7 +33,7 @@ FIND_PYTHON313 = for dir in $$(echo "$$PATH" | tr ':' ' ') \
 	    && { echo "$$dir/python3.13"; exit 0; }; \
 	done; exit 1
 
-.PHONY: demo test unit bench clean infra sam-validate lint-template sam-build
+.PHONY: demo test unit lint bench clean infra sam-validate lint-template sam-build
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +44,19 @@ demo: $(VENV)/.installed
 	$(BIN)/tiktok-relay replay events/shopify/*.json
 
 # The SAM steps come first so that pytest's built-layer checks see this very build.
-test: $(VENV)/.installed infra
+test: $(VENV)/.installed lint infra
 	$(BIN)/python -m pytest -q
+
+unit: $(VENV)/.installed
+	$(BIN)/python -m pytest -q tests/unit
+
+# The handlers are checked one at a time: both are called app.py, which mypy would take for
+# one module twice.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/mypy functions/receiver/app.py
+	$(BIN)/mypy functions/sender/app.py
 
 $(SAM_STAMP):
 	rm -rf $(SAM_VENV)

@@ -39,7 +39,7 @@ def shopify_webhook() -> Response:
     headers = event.headers or {}
     logger.append_keys(shop=headers.get(SHOP_HEADER), topic=headers.get(TOPIC_HEADER))
     metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
-    reply = runtime.receiver().handle(headers, event.body, event.is_base64_encoded, app.lambda_context)
+    reply = runtime.receiver().handle(headers, event.body, bool(event.is_base64_encoded), app.lambda_context)
 
     for warning in reply.warnings:  # field names only, never values
         logger.warning("mapping adjusted the event", extra={"detail": warning})

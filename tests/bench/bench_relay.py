@@ -229,22 +229,22 @@ class NullQueue:
 
 
 def worker_warm(quick: bool) -> dict:
+    import base64
     import hashlib
     import hmac
-    import base64
 
     quiet_stdout()
     from aws_lambda_powertools import Logger, Metrics, Tracer
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-    from tiktok_relay.pipeline import runtime
     from tiktok_relay.local.harness import load_handler
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
     from tiktok_relay.local.memory import MemoryIdempotencyStore
-    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.pipeline import runtime
     from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.runtime import StaticSecret
     from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
-    from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     class RemoteLikeStore(MemoryIdempotencyStore):
         """Keeps only in-progress records, like Lambda's process does with DynamoDB: the finished
@@ -561,15 +561,15 @@ def fake_tiktok_process():
 def worker_sender(quick: bool) -> dict:
     quiet_stdout()
     from tiktok_relay.config import TikTokSettings
-    from tiktok_relay.pipeline import runtime
     from tiktok_relay.local.harness import load_handler
-    from tiktok_relay.local.memory import MemoryDeadLetters, MemoryQueue
-    from tiktok_relay.pipeline.runtime import StaticSecret
-    from tiktok_relay.pipeline.receive import Receiver
-    from tiktok_relay.sources.shopify.receiver import ShopifySource
-    from tiktok_relay.pipeline.send import BatchReport, QueueSender
-    from tiktok_relay.sources.shopify.settings import ShopifySettings
     from tiktok_relay.local.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.memory import MemoryDeadLetters, MemoryQueue
+    from tiktok_relay.pipeline import runtime
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.pipeline.send import BatchReport, QueueSender
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
+    from tiktok_relay.sources.shopify.settings import ShopifySettings
     from tiktok_relay.tiktok.client import shared_pool
 
     base_url = os.environ["BENCH_TIKTOK_URL"]
@@ -862,7 +862,7 @@ def report(results: dict, args: argparse.Namespace, elapsed: float) -> None:
         for size in sender["batch_sizes"]:
             why = "template.yaml BatchSize" if size == 100 else "largest within Lambda's 6 MB event"
             for name, label in ((f"ours_{size}", f"sender handler, {size:,} records/invocation ({why})"),
-                                (f"raw_{size}", f"baseline: urllib3 POST of the same bytes")):
+                                (f"raw_{size}", "baseline: urllib3 POST of the same bytes")):
                 s = sender[name]
                 print(f"| {label:<72} | {s['events']:7d} | {s['seconds']:7.2f} | {s['eps']:9,.0f} "
                       f"| {s['cpu_us_per_event']:19.1f} |")

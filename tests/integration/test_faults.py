@@ -84,7 +84,7 @@ def _code(n: int) -> str:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).isoformat()
+    return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).isoformat()
 
 
 class Generator:
@@ -363,8 +363,8 @@ def test_faults_lose_nothing_and_send_nothing_twice(fake_tiktok, tmp_path, power
     import logging
 
     from tiktok_relay.local import harness as local_module
-    from tiktok_relay.pipeline import runtime
     from tiktok_relay.local.harness import LocalPipeline
+    from tiktok_relay.pipeline import runtime
     from tiktok_relay.sources.shopify.settings import ShopifySettings
     from tiktok_relay.testing.fake_tiktok import FAULTS
     from tiktok_relay.tiktok.client import RetryPolicy

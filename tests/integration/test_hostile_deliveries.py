@@ -43,8 +43,8 @@ from tests.fixtures.hostile_corpus import (
     sign,
 )
 from tests.integration.conftest import LOCAL_WEBHOOK_SECRET, PIXEL_ID, json_lines
-from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
 from tiktok_relay.local.lambda_context import FakeLambdaContext
+from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
 
 SQS_MAX_BYTES = 256 * 1024
 HASHED_USER_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "zip_code")
@@ -77,10 +77,10 @@ class Relay:
 def relay(receiver_app):
     """The receiver with in-memory ports, configured with the corpus's secret (and an old one
     still listed, as during a rotation)."""
-    from tiktok_relay.pipeline import runtime
     from tiktok_relay.local.memory import MemoryIdempotencyStore, MemoryQueue
-    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.pipeline import runtime
     from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.runtime import StaticSecret
     from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
@@ -305,8 +305,8 @@ def test_queued_corpus_dead_lettered_by_tiktok_carries_no_pii(receiver_app, send
     """Every delivery of the corpus that is queued, refused by TikTok for bad data: the dead
     letters, the sender's logs and what reached TikTok hold hashed data only, and no token."""
     from tiktok_relay.config import TikTokSettings
-    from tiktok_relay.pipeline import runtime
     from tiktok_relay.local.memory import MemoryDeadLetters
+    from tiktok_relay.pipeline import runtime
     from tiktok_relay.pipeline.runtime import StaticSecret
     from tiktok_relay.pipeline.send import QueueSender
     from tiktok_relay.testing.fake_tiktok import FakeTikTok

@@ -6,6 +6,8 @@ FakeShopifyAdmin on 127.0.0.1 and checks both what it printed and what the fake 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -59,6 +61,27 @@ def register(fake: FakeShopifyAdmin | None, *args: str, token: str | None = "fak
         argv += ["--access-token", fake.access_token if token == "fake" else token]
     # timeout only guards against a hang; nothing asserts on durations
     return subprocess.run(argv, env=clean, capture_output=True, text=True, timeout=120)
+
+
+def register_in_process(fake: FakeShopifyAdmin, *args: str, sleeps: list[float], url: str = URL
+                        ) -> subprocess.CompletedProcess:
+    """`register` run in this process, as `main` runs it, with its backoff recorded in `sleeps`
+    instead of waited: for the tests of retries."""
+    from tiktok_relay.cli import main
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "TIKTOK_"))}
+    clean["SHOPIFY_ADMIN_BASE_URL"] = fake.base_url
+    argv = ["register", "shopify", "--shop", SHOP, "--url", url, *args, "--access-token", fake.access_token]
+    out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(clean)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv, sleep=sleeps.append)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def lines(result: subprocess.CompletedProcess, prefix: str) -> list[str]:
@@ -267,8 +290,11 @@ def test_http_localhost_url_is_accepted_for_local_testing(fake):
 
 def test_rate_limits_server_errors_and_drops_are_retried(fake):
     fake.fail_next("http429", "http503", None, "throttled", None, "drop")
+    sleeps: list[float] = []
 
-    result = register(fake, "--topics", "orders/paid", "customers/create")
+    result = register_in_process(fake, "--topics", "orders/paid", "customers/create", sleeps=sleeps)
+    # Retry-After 0 for the 429 and the 503, the throttle's own estimate, then the backoff (1 s).
+    assert sleeps == [0.0, 0.0, 0.02, 1.0]
 
     assert result.returncode == 0, result.stderr
     assert fake.created_topics() == ["ORDERS_PAID", "CUSTOMERS_CREATE"]
@@ -289,8 +315,10 @@ def test_lasting_server_errors_give_up_with_a_clear_message(fake):
 def test_create_answer_lost_then_retried_counts_as_existing(fake):
     # The create is applied but its answer is a 502; the retry meets "already been taken".
     fake.fail_next(None, "http502-after")
+    sleeps: list[float] = []
 
-    result = register(fake, "--topics", "orders/paid")
+    result = register_in_process(fake, "--topics", "orders/paid", sleeps=sleeps)
+    assert sleeps == [1.0]
 
     assert result.returncode == 0, result.stderr
     assert fake.created_topics() == ["ORDERS_PAID"]  # exactly once

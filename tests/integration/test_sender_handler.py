@@ -78,10 +78,17 @@ def test_poisoned_event_goes_to_the_dlq_at_once_and_its_batch_mates_arrive(relay
 
 
 def test_transient_failure_is_a_batch_item_failure(relay, sender_app, fake_tiktok):
+    import os
+
+    from tiktok_relay.pipeline import runtime
+
+    sleeps: list[float] = []
+    runtime.install(sender=runtime.build_sender(os.environ, sleep=sleeps.append))  # backoff recorded, not waited
     fake_tiktok.fail_randomly(1.0, ["50002"])  # every attempt, so the client's retries run out
     records = [record("m1", request_of(purchase("order-1"))), record("m2", request_of(purchase("order-2")))]
 
     result = run(sender_app, records)
+    assert len(sleeps) == 3  # four attempts
 
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m1", "m2"]
     assert fake_tiktok.accepted == []

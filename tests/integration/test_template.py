@@ -31,9 +31,9 @@ import jmespath
 import pytest
 import yaml
 
+from tiktok_relay.local.apigw import WEBHOOK_PATH, shopify_event
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.sources.shopify.receiver import IDEMPOTENCY_KEY_PATH, WEBHOOK_ID_HEADER
-from tiktok_relay.local.apigw import WEBHOOK_PATH, shopify_event
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -933,24 +933,33 @@ def powertools_layer_stand_in(python313: str) -> Path:
 
 
 IMPORT_CHECK = r"""
-import importlib, importlib.util, json, pkgutil, sys
+import importlib, importlib.util, json, os, pkgutil, sys
 layer, handlers = sys.argv[1], json.loads(sys.argv[2])
-import tiktok_relay
-skipped = {"tiktok_relay.__main__", "tiktok_relay.testing.pytest_plugin"}  # CLI entry; needs pytest
-modules = [m.name for m in pkgutil.walk_packages(tiktok_relay.__path__, "tiktok_relay.") if m.name not in skipped]
-for name in modules:
-    importlib.import_module(name)
 loaded = {}
 for fn, (path, attribute) in handlers.items():
     spec = importlib.util.spec_from_file_location("handler_" + fn, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     loaded[fn] = callable(getattr(module, attribute, None))
+# What the first invocation builds, from an environment like the template's.
+from tiktok_relay.pipeline import runtime
+env = {"TIKTOK_PIXEL_ID": "CPIXEL", "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
+       "IDEMPOTENCY_TABLE": "t", "SHOPIFY_WEBHOOK_SECRET_NAME": "s", "TIKTOK_ACCESS_TOKEN_SECRET_NAME": "s2",
+       "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
+built = [type(runtime.build_receiver(env)).__name__, type(runtime.build_sender(env)).__name__]
+tooling = sorted(m for m in sys.modules if m.split(".")[:2] in (["tiktok_relay", "local"], ["tiktok_relay", "testing"],
+                                                                 ["tiktok_relay", "cli"]))
+import tiktok_relay
+skipped = {"tiktok_relay.__main__", "tiktok_relay.testing.pytest_plugin"}  # CLI entry; needs pytest
+modules = [m.name for m in pkgutil.walk_packages(tiktok_relay.__path__, "tiktok_relay.") if m.name not in skipped]
+for name in modules:
+    importlib.import_module(name)
 import phonenumbers, pydantic, urllib3, aws_lambda_powertools
 files = {m: sys.modules[m].__file__ for m in ("tiktok_relay", "phonenumbers", "urllib3", "pydantic",
                                               "aws_lambda_powertools", "tiktok_relay.pipeline.runtime",
                                               "tiktok_relay.sources.shopify.mapping")}
 print(json.dumps({"modules": modules, "handlers": loaded, "files": files, "version": list(sys.version_info[:2]),
+                  "built": built, "tooling": tooling,
                   "phonenumbers": phonenumbers.format_number(phonenumbers.parse("+442083661177"),
                                                              phonenumbers.PhoneNumberFormat.E164)}))
 """
@@ -980,8 +989,11 @@ def test_built_layer_imports_as_lambda_would(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["version"] == [3, 13]
     assert result["handlers"] == {RECEIVER: True, SENDER: True}
+    # Loading both handlers and building the receiver and sender loads no local tool or fake.
+    assert result["built"] == ["Receiver", "QueueSender"]
+    assert result["tooling"] == []
     assert {"tiktok_relay.pipeline.runtime", "tiktok_relay.pipeline.receive", "tiktok_relay.pipeline.send",
-            "tiktok_relay.pipeline.aws", "tiktok_relay.sources.shopify.mapping",
+            "tiktok_relay.pipeline.aws", "tiktok_relay.sources.shopify.mapping", "tiktok_relay.sources.shopify.receiver",
             "tiktok_relay.tiktok.client"} <= set(result["modules"])
     for name in ("tiktok_relay", "phonenumbers", "urllib3", "tiktok_relay.pipeline.runtime",
                  "tiktok_relay.sources.shopify.mapping"):

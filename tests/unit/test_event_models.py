@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pydantic
 import pytest
@@ -98,7 +98,7 @@ def test_event_name_is_trimmed():
         f" {T} ",
         float(T),
         T + 0.9,  # fractions of a second are dropped, never rounded up
-        datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc),
+        datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC),
         datetime(2023, 11, 15, 0, 13, 20, tzinfo=timezone(timedelta(hours=2))),
         datetime(2023, 11, 14, 17, 13, 20, tzinfo=timezone(timedelta(hours=-5))),
         "2023-11-14T22:13:20Z",

@@ -1,13 +1,13 @@
 """Settings from the environment, under the names users of `pytt-events-api` already know.
 
-| Variable                 | Meaning                                      | Default                                     |
-|--------------------------|----------------------------------------------|---------------------------------------------|
-| TIKTOK_ACCESS_TOKEN      | Events API access token                      | required to send                            |
-| TIKTOK_PIXEL_ID          | pixel code, sent as `event_source_id`        | required to build or send                   |
-| TIKTOK_API_VERSION       | API version in the URL                       | v1.3                                        |
-| TIKTOK_TEST_EVENT_CODE   | sends everything as test events              | unset                                       |
-| TIKTOK_API_BASE_URL      | API base, e.g. the fake TikTok's URL         | https://business-api.tiktok.com/open_api    |
-| TIKTOK_PHONE_REGION      | region for phone numbers without +country    | unset                                       |
+| Variable               | Meaning                                   | Default                                  |
+|------------------------|-------------------------------------------|------------------------------------------|
+| TIKTOK_ACCESS_TOKEN    | Events API access token                   | required to send                         |
+| TIKTOK_PIXEL_ID        | pixel code, sent as `event_source_id`     | required to build or send                |
+| TIKTOK_API_VERSION     | API version in the URL                    | v1.3                                     |
+| TIKTOK_TEST_EVENT_CODE | sends everything as test events           | unset                                    |
+| TIKTOK_API_BASE_URL    | API base, e.g. the fake TikTok's URL      | https://business-api.tiktok.com/open_api |
+| TIKTOK_PHONE_REGION    | region for phone numbers without +country | unset                                    |
 """
 
 from __future__ import annotations

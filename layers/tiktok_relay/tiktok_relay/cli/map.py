@@ -18,63 +18,63 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
-from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, say
+from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, say
+from tiktok_relay.errors import UsageError
 
 PIXEL_PLACEHOLDER = "<TIKTOK_PIXEL_ID>"
 _REST_WRAPPERS = ("order", "checkout", "cart", "customer")
 
 
-def _read(path: str) -> tuple[bytes | None, str]:
+def _read(path: str) -> tuple[bytes, str]:
     if path == "-":
         return sys.stdin.buffer.read(), "stdin"
     try:
         with open(path, "rb") as handle:
             return handle.read(), path
     except OSError as exc:
-        say(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}")
-        return None, path
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") from None
 
 
-def run_map(args: argparse.Namespace) -> int:
-    from tiktok_relay.config import env_value
-    from tiktok_relay.errors import ConfigurationError
-    from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
-    from tiktok_relay.sources.shopify.settings import ShopifySettings
-
-    raw, name = _read(args.file)
-    if raw is None:
-        return EXIT_USAGE
+def _payload(path: str) -> tuple[dict[str, Any], str]:
+    """The webhook body in `path` (and the name to call it by); UsageError when it is none."""
+    raw, name = _read(path)
     try:
         payload = json.loads(raw)
     except RecursionError:
-        say(f"{name} is not valid JSON (nested too deeply)")
-        return EXIT_USAGE
+        raise UsageError(f"{name} is not valid JSON (nested too deeply)") from None
     except UnicodeDecodeError:
-        say(f"{name} is not valid JSON (not UTF-8 text)")
-        return EXIT_USAGE
+        raise UsageError(f"{name} is not valid JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
-        say(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
-        return EXIT_USAGE
+        raise UsageError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(payload, dict):
         kind = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
                 type(None): "null"}.get(type(payload), type(payload).__name__)
-        say(f"{name} must hold a JSON object (the webhook body), not {kind}")
-        return EXIT_USAGE
+        raise UsageError(f"{name} must hold a JSON object (the webhook body), not {kind}")
+    return payload, name
+
+
+def _note_lookalikes(payload: dict[str, Any], name: str) -> None:
+    """Say so when the file looks like something else than a webhook body."""
     if "requestContext" in payload and "body" in payload:
         say(f"note: {name} looks like an API Gateway event, not a webhook body; "
-             "`tiktok-relay replay` takes event files (map reads the JSON body Shopify sends)")
+            "`tiktok-relay replay` takes event files (map reads the JSON body Shopify sends)")
     if len(payload) == 1:
         (key, value), = payload.items()
         if key in _REST_WRAPPERS and isinstance(value, dict):
             say(f"note: {name} looks like an Admin REST response ({{\"{key}\": ...}}); "
-                 f"webhooks send the {key} itself, unwrapped")
+                f"webhooks send the {key} itself, unwrapped")
 
-    try:
-        settings = ShopifySettings.from_env()
-    except ConfigurationError as exc:
-        say(str(exc))
-        return EXIT_USAGE
+
+def run_map(args: argparse.Namespace) -> int:
+    from tiktok_relay.config import env_value
+    from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
+    from tiktok_relay.sources.shopify.settings import ShopifySettings
+
+    payload, name = _payload(args.file)
+    _note_lookalikes(payload, name)
+    settings = ShopifySettings.from_env()
     pixel_id = env_value(os.environ, "TIKTOK_PIXEL_ID")
     if pixel_id is None:
         say(f"note: TIKTOK_PIXEL_ID is not set; event_source_id shows {PIXEL_PLACEHOLDER} (map sends nothing)")

@@ -36,6 +36,7 @@ from tiktok_relay.pipeline.ports import Delivery, Queue, QueueError, WebhookSour
 from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -115,7 +116,7 @@ class Receiver:
         self._source = source
         self._queue = queue
         self._clock = clock
-        self._idempotency_config = None
+        self._idempotency_config: IdempotencyConfig | None = None
         self._process: Callable[..., Reply] = self._map_and_enqueue
         if idempotency_store is not None:
             self._process = self._idempotent(idempotency_store)
@@ -216,7 +217,7 @@ class Receiver:
         self._queue.send(message, {"topic": verified.topic, "shop": verified.shop})
         return Reply(202, "queued", None, len(request.data), warnings)
 
-    def _mark_duplicate(self, response: Reply, data_record: Any) -> Reply:
+    def _mark_duplicate(self, response: Reply, idempotent_data: Any) -> Reply:
         """Powertools calls this when it answers from the idempotency store."""
         return dataclasses.replace(response, status=200, outcome="duplicate",
                                    reason=f"this {self._source.webhook_id_name} was already received", events=0,

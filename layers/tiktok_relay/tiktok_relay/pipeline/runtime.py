@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.config import TikTokSettings, env_value, require
 from tiktok_relay.errors import ConfigurationError
@@ -105,17 +106,18 @@ def build_receiver(env: Mapping[str, str]) -> Receiver:
     )
 
 
-def build_sender(env: Mapping[str, str]) -> QueueSender:
+def build_sender(env: Mapping[str, str], *, sleep: Callable[[float], None] = time.sleep) -> QueueSender:
+    """The sender Lambda runs; `sleep` is how its client waits between retries."""
     from tiktok_relay.pipeline.aws import SqsQueue
     from tiktok_relay.pipeline.send import QueueSender
 
     settings = TikTokSettings.from_env(env)
     token = _secret(env, "TIKTOK_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN_SECRET_NAME")
     dead_letters = SqsQueue(require(env, "DEAD_LETTER_QUEUE_URL", "to dead-letter events TikTok refuses"))
-    return QueueSender(client=client_factory(settings, token), dead_letters=dead_letters)
+    return QueueSender(client=client_factory(settings, token, sleep=sleep), dead_letters=dead_letters)
 
 
-def client_factory(settings: TikTokSettings, token: SecretSource, **client_options: object
+def client_factory(settings: TikTokSettings, token: SecretSource, **client_options: Any
                    ) -> Callable[[], TikTokClient]:
     """A TikTokClient per token value: a rotated token (Secrets Manager) gets a new client."""
     from tiktok_relay.tiktok.client import TikTokClient

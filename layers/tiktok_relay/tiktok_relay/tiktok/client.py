@@ -34,6 +34,8 @@ RETRYABLE_CODE_RANGES = (range(51000, 52000), range(52000, 53000))
 DATA_ERROR_CODES = frozenset({40000, 40002, 40062})
 
 DEFAULT_TIMEOUT = urllib3.Timeout(connect=3.05, read=10.0)
+# 4 attempts, 0.5 s doubling to 8 s, jittered: rides out a brief TikTok hiccup within one invocation.
+DEFAULT_RETRY = RetryPolicy()
 
 
 def is_retryable_code(code: int) -> bool:
@@ -150,7 +152,7 @@ class TikTokClient:
         base_url: str = TikTokSettings.DEFAULT_BASE_URL,
         api_version: str = TikTokSettings.DEFAULT_API_VERSION,
         timeout: urllib3.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         pool: urllib3.PoolManager | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -171,7 +173,7 @@ class TikTokClient:
 
     @classmethod
     def from_settings(cls, settings: TikTokSettings, **kwargs) -> TikTokClient:
-        return cls(settings.access_token, base_url=settings.base_url, api_version=settings.api_version, **kwargs)
+        return cls(settings.access_token or "", base_url=settings.base_url, api_version=settings.api_version, **kwargs)
 
     def __repr__(self) -> str:  # never show the token
         return f"TikTokClient(url={self.url!r})"

@@ -57,7 +57,7 @@ class StrictModel(BaseModel):
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod
-    def model_validate(cls, obj: Any, **kwargs: Any):  # type: ignore[override]
+    def model_validate(cls, obj: Any, **kwargs: Any):
         try:
             return super().model_validate(obj, **kwargs)
         except pydantic.ValidationError as exc:

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import urllib3
 
@@ -206,7 +207,8 @@ class ShopifyAdminClient:
                 return out
             next_cursor = info.get("endCursor")
             if not next_cursor or next_cursor == cursor:
-                raise ShopifyAdminError("the Admin API said there are more webhook subscriptions but gave no new cursor")
+                raise ShopifyAdminError("the Admin API said there are more webhook subscriptions but gave no "
+                                        "new cursor")
             cursor = next_cursor
         raise ShopifyAdminError("too many pages of webhook subscriptions")
 
@@ -270,14 +272,14 @@ def _throttle_delay(payload: dict) -> float | None:
         for e in errors
     ):
         return None
-    cost = _dig(payload, "extensions", "cost")
-    cost = cost if isinstance(cost, dict) else {}
+    found = _dig(payload, "extensions", "cost")
+    cost: dict[str, Any] = found if isinstance(found, dict) else {}
     status = cost.get("throttleStatus")
-    status = status if isinstance(status, dict) else {}
+    throttle: dict[str, Any] = status if isinstance(status, dict) else {}
     try:
-        needed = float(cost.get("requestedQueryCost")) - float(status.get("currentlyAvailable"))
-        return max(0.0, needed / float(status.get("restoreRate")))
-    except (TypeError, ValueError, ZeroDivisionError):
+        needed = float(cost["requestedQueryCost"]) - float(throttle["currentlyAvailable"])
+        return max(0.0, needed / float(throttle["restoreRate"]))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return 0.0
 
 

@@ -1,13 +1,15 @@
 """Mapping settings for Shopify, from the environment (the SAM template sets the same names).
 
-| Variable              | Meaning                                                         | Default                      |
-|-----------------------|-----------------------------------------------------------------|------------------------------|
-| SHOPIFY_TOPIC_EVENTS  | overrides of the topic table: `topic=Event` pairs, comma-       | unset (the table below)      |
-|                       | separated; `none` sends nothing, e.g. `orders/create=PlaceAnOrder` |                           |
-| SHOPIFY_CURRENCY      | `shop` (total_price + currency) or `presentment` (what the buyer saw) | shop                   |
-| SHOPIFY_CONTENT_ID    | which line-item field becomes content_id, in order of preference | variant_id,product_id,sku   |
-| TIKTOK_PHONE_REGION   | region for phone numbers without +country code and no address country | unset                  |
-| TIKTOK_TEST_EVENT_CODE| sends everything as TikTok test events, test orders included     | unset (test orders skipped)  |
+| Variable               | Meaning                                                      | Default                     |
+|------------------------|--------------------------------------------------------------|-----------------------------|
+| SHOPIFY_TOPIC_EVENTS   | overrides of the topic table: `topic=Event` pairs, comma-    | unset (the table below)     |
+|                        | separated; `none` sends nothing, e.g. `orders/create=Purchase` |                           |
+| SHOPIFY_CURRENCY       | `shop` (total_price + currency) or `presentment` (what the   | shop                        |
+|                        | buyer saw)                                                   |                             |
+| SHOPIFY_CONTENT_ID     | line-item fields for content_id, in order of preference      | variant_id,product_id,sku   |
+| TIKTOK_PHONE_REGION    | region for phone numbers without +country code and no        | unset                       |
+|                        | address country                                              |                             |
+| TIKTOK_TEST_EVENT_CODE | sends everything as TikTok test events, test orders included | unset (test orders skipped) |
 """
 
 from __future__ import annotations
@@ -66,9 +68,8 @@ def parse_topic_events(text: str | None) -> dict[str, str | None]:
             continue
         allowed = ALLOWED_TOPIC_EVENTS.get(topic)
         if allowed is None:
-            raise ConfigurationError(
-                f"SHOPIFY_TOPIC_EVENTS: topic {topic!r} cannot be mapped; known topics: {', '.join(sorted(ALLOWED_TOPIC_EVENTS))}"
-            )
+            known = ", ".join(sorted(ALLOWED_TOPIC_EVENTS))
+            raise ConfigurationError(f"SHOPIFY_TOPIC_EVENTS: topic {topic!r} cannot be mapped; known topics: {known}")
         if event not in allowed:
             raise ConfigurationError(
                 f"SHOPIFY_TOPIC_EVENTS: {topic} can be {', '.join(sorted(allowed))} or none, not {event!r}"
@@ -99,7 +100,7 @@ class ShopifySettings:
         currency = (env_value(env, "SHOPIFY_CURRENCY") or "shop").lower()
         if currency not in ("shop", "presentment"):
             raise ConfigurationError("SHOPIFY_CURRENCY must be shop or presentment")
-        fields = CONTENT_ID_FIELDS
+        fields: tuple[str, ...] = CONTENT_ID_FIELDS
         if (raw := env_value(env, "SHOPIFY_CONTENT_ID")) is not None:
             fields = tuple(f.strip().lower() for f in raw.split(",") if f.strip())
             unknown = [f for f in fields if f not in CONTENT_ID_FIELDS]
