@@ -47,16 +47,10 @@ from urllib.parse import parse_qsl
 from tiktok_relay.errors import ConfigurationError, EventValidationError
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
 from tiktok_relay.tiktok import normalize
+from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 from tiktok_relay.tiktok.models import Event
 
 __all__ = ["ACCEPTED_CURRENCIES", "MappingResult", "map_webhook", "to_request_body"]
-
-# TikTok's accepted currencies (reference §6: SDK PixelProperties, same list in PostHog).
-ACCEPTED_CURRENCIES = frozenset(
-    "AED ARS AUD BDT BHD BIF BOB BRL CAD CHF CLP CNY COP CRC CZK DKK DZD EGP EUR GBP GTQ HKD HNL "
-    "HUF IDR ILS INR ISK JPY KES KHR KRW KWD KZT MAD MOP MXN MYR NGN NIO NOK NZD OMR PEN PHP PKR "
-    "PLN PYG QAR RON RUB SAR SEK SGD THB TRY TWD UAH USD VES VND ZAR".split()
-)
 
 MAX_CONTENTS = 250
 MAX_CONTENT_ID = 100
