@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl
 
 from tiktok_relay.errors import ConfigurationError, EventValidationError
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
-from tiktok_relay.tiktok import normalize
+from tiktok_relay.tiktok import normalize, phones
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 from tiktok_relay.tiktok.models import Event
 
@@ -79,8 +79,6 @@ _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4}", re.ASCII)
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?", re.ASCII)
 _SPACE = re.compile(r"\s")
 _ABSOLUTE_URL = re.compile(r"https?://[^/?#\s]+", re.ASCII | re.IGNORECASE)
-# Separators between digit groups, as normalize treats them (not tab: the parser refuses it).
-_PHONE_KEY_DROP = str.maketrans("", "", " -.()/\u00a0")
 
 
 @dataclass(frozen=True)
@@ -438,49 +436,6 @@ def _attempt(normalizer, path: str, warnings: list[str], *args: Any) -> Any:
     return _FAILED
 
 
-def _national_e164(digits: str, region: str | None) -> str | None:
-    """E.164 for a national number (ASCII digits only) in `region`, or None: ask the parser.
-
-    This is phonenumbers' own parse of such input, step for step, for the common case only:
-    no international call prefix, not starting with the country code, a national prefix
-    that is plain (no carrier code, no rewrite), a remaining number that fits the region's
-    general pattern and possible lengths, no leading zero. Then `parse` + `format_number(E164)`
-    give exactly "+<country code><rest>", and `normalize.normalize_phone` returns that (it
-    also requires `is_possible_number`, checked here too). Anything else returns None.
-    tests/unit/shopify/test_shopify_phones.py compares both over many numbers and regions.
-    """
-    if region is None or not (digits.isascii() and digits.isdigit()):
-        return None
-    lib = normalize.phone_library()
-    meta = lib.PhoneMetadata.metadata_for_region(region)
-    if meta is None or not meta.country_code:
-        return None
-    code = str(meta.country_code)
-    if digits.startswith(code) or (meta.international_prefix and re.match(meta.international_prefix, digits)):
-        return None
-    national = digits
-    if meta.national_prefix_for_parsing:
-        match = re.match(meta.national_prefix_for_parsing, digits)
-        if match:
-            if any(group is not None for group in match.groups()):
-                return None  # carrier codes and rewrites
-            national = digits[match.end():]
-    general = meta.general_desc
-    if (not national or national[0] == "0" or general is None or not general.national_number_pattern
-            or len(national) not in general.possible_length
-            or not re.fullmatch(general.national_number_pattern, national)):
-        return None
-    if not lib.is_possible_number(lib.PhoneNumber(country_code=meta.country_code, national_number=int(national))):
-        return None
-    return f"+{code}{national}"
-
-
-def _e164(digits: str, text: str, region: str | None) -> str:
-    """E.164 of a number: the quick national path when it is certain, else the full parser."""
-    e164 = _national_e164(digits, region) if digits[:1] != "+" else None
-    return e164 if e164 is not None else normalize.normalize_phone(text, region)
-
-
 def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[str]) -> list[str]:
     """SHA-256 of each distinct number in E.164; each parsed with its own region hint.
 
@@ -501,10 +456,9 @@ def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[s
         if normalize.is_sha256_hex(text):
             hashes[text.lower()] = None
             continue
-        digits = text.translate(_PHONE_KEY_DROP)
-        if digits in seen:
+        if phones.without_separators(text) in seen:
             continue  # '+' and the same digits as a number already hashed
-        e164 = _attempt(_e164, path, warnings, digits, text, region)
+        e164 = _attempt(phones.normalize_phone, path, warnings, text, region)
         if e164 is _FAILED:
             continue
         if e164 not in seen:
@@ -514,7 +468,7 @@ def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[s
 
 
 def _region(address: Mapping[str, Any] | None) -> str | None:
-    return normalize.normalize_region(address.get("country_code")) if address else None
+    return phones.normalize_region(address.get("country_code")) if address else None
 
 
 def _user(kind: str, payload: Mapping[str, Any], settings: ShopifySettings, warnings: list[str]) -> dict[str, Any]:
@@ -555,7 +509,7 @@ def _user(kind: str, payload: Mapping[str, Any], settings: ShopifySettings, warn
     addresses = [(path, address, _region(address)) for path, address in (
         ("billing_address", billing), ("shipping_address", shipping),
         (f"{customer_path}default_address", default_address)) if address]
-    fallback_region = next((region for _, _, region in addresses if region), None) or normalize.normalize_region(
+    fallback_region = next((region for _, _, region in addresses if region), None) or phones.normalize_region(
         settings.phone_region)
     candidates: list[tuple[str, Any, str | None]] = []
     if kind != "customer":
@@ -564,9 +518,9 @@ def _user(kind: str, payload: Mapping[str, Any], settings: ShopifySettings, warn
         candidates.append((f"{customer_path}phone", customer.get("phone"), fallback_region))
     for path, address, region in addresses:
         candidates.append((f"{path}.phone", address.get("phone"), region or fallback_region))
-    phones = _hash_phones(candidates, warnings)
-    if phones:
-        user["phone"] = phones
+    phone_hashes = _hash_phones(candidates, warnings)
+    if phone_hashes:
+        user["phone"] = phone_hashes
 
     # external_id: the Shopify customer id
     if customer:
