@@ -39,12 +39,30 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
 from tiktok_relay.errors import ConfigurationError, EventValidationError
+from tiktok_relay.sources.common.privacy import (
+    KEPT_QUERY_PARAMETERS,
+    attempt,
+    click_id,
+    has_email,
+    scrub_surrogates,
+    without_private_query,
+)
+from tiktok_relay.sources.common.timing import event_time
+from tiktok_relay.sources.common.values import (
+    as_amount,
+    as_currency,
+    as_decimal,
+    as_id,
+    as_quantity,
+    as_text,
+    as_token,
+    object_field,
+)
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
 from tiktok_relay.tiktok import normalize, phones
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
@@ -58,10 +76,7 @@ MAX_CONTENT_NAME = 150
 MAX_BRAND = 100
 MAX_URL = 2048
 MAX_USER_AGENT = 512
-MAX_CLICK_ID = 512  # ttclid / ttp: longer values are dropped (a cut click id matches nothing)
 MAX_PLACE = 100  # city / state, before normalization
-FUTURE_TOLERANCE = 300  # seconds an event_time may lie ahead of `now` before it is clamped
-MIN_EVENT_TIME = 1_000_000_000  # 2001-09-09, the Event model's floor for unix seconds
 # Estimated worst-case JSON bytes (ASCII-escaped) for properties.contents. With the other
 # capped fields, one delivery's request stays well under the 256 KiB SQS message limit.
 CONTENTS_BUDGET = 140_000
@@ -73,11 +88,8 @@ _TTCLID_NAMES = ("ttclid", "_ttclid")
 _TTP_NAMES = ("_ttp", "ttp", "__ttp")
 _ATTRIBUTE_NAMES = frozenset(_TTCLID_NAMES + _TTP_NAMES)
 _GID = re.compile(r"gid://shopify/([A-Za-z]+)/([0-9]{1,30})(?:[/?#].*)?", re.ASCII)
-_TOKEN = re.compile(r"[A-Za-z0-9._:=+/~-]{1,128}", re.ASCII)
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4}", re.ASCII)
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?", re.ASCII)
-_SPACE = re.compile(r"\s")
 _ABSOLUTE_URL = re.compile(r"https?://[^/?#\s]+", re.ASCII | re.IGNORECASE)
 
 
@@ -122,179 +134,25 @@ def _shown(text: str, limit: int = 80) -> str:
     return repr(cleaned + ("..." if len(text) > limit else ""))
 
 
-# Query parameters that may stay in page.url. Any other could carry customer data in clear
-# (newsletter and recovery links put ?email=... or ?phone=... in landing URLs), so it goes.
-_KEPT_QUERY_PARAMETERS = frozenset(
-    {"ttclid", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"}
-)
-# Around an '@' (or '%40'): the end of a local part, and a domain with a dot.
-_LOCAL_PART_END = re.compile(r"[^\s@/?&=]\Z")
-_DOMAIN = re.compile(r"[^\s@/?&=]+\.[a-z]{2,}", re.IGNORECASE)
-
-
-def _has_email(text: str) -> bool:
-    """Whether `text` holds an email address, plain or percent-encoded: never acceptable in a
-    field sent in clear. Linear time: only short windows around each '@' are examined."""
-    lowered = text.lower()
-    for marker in ("@", "%40"):
-        at = lowered.find(marker)
-        while at != -1:
-            if _LOCAL_PART_END.search(lowered, max(0, at - 1), at) and _DOMAIN.match(
-                    lowered[at + len(marker): at + len(marker) + 255]):
-                return True
-            at = lowered.find(marker, at + 1)
-    return False
-
-
-def _without_private_query(url: str, *, keep: frozenset[str]) -> tuple[str, bool]:
-    """`url` with only the `keep` query parameters and no fragment; True if anything was removed."""
-    base, _, fragment = url.partition("#")
-    path, question, query = base.partition("?")
-    if not question:
-        return path, bool(fragment)
-    pairs = [pair for pair in query.split("&") if pair]
-    kept = [pair for pair in pairs if pair.partition("=")[0].lower() in keep]
-    return (f"{path}?{'&'.join(kept)}" if kept else path), len(kept) != len(pairs) or bool(fragment)
-
-
-def _scrub(text: str) -> str:
-    """Lone surrogates (valid in Python str, invalid in UTF-8/JSON) become '?'."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _obj(container: Mapping[str, Any], key: str, path: str, warnings: list[str]) -> dict[str, Any] | None:
-    value = container.get(key)
-    if value is None or isinstance(value, dict):
-        return value
-    warnings.append(f"{path} ignored: not an object")
-    return None
-
-
 def _id_text(value: Any) -> str | None:
-    """A positive integer id as exact decimal text (ints of any size, digit strings, gids)."""
-    if type(value) is int:  # the usual case, first
-        return str(value) if value > 0 else None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value) if value > 0 else None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) <= 30:
-            number = int(text)
-            return str(number) if number > 0 else None
-        match = _GID.fullmatch(text)
-        if match:
-            number = int(match.group(2))
-            return str(number) if number > 0 else None
-        return None
-    if isinstance(value, float) and value.is_integer() and 0 < value < 2**53:
-        return str(int(value))  # exact below 2^53; larger floats already lost digits
-    return None
+    """A Shopify id as exact decimal text: what as_id takes, and GraphQL gids of any resource."""
+    number = as_id(value)
+    if number is None and isinstance(value, str):
+        return _gid_number(value.strip(), None)
+    return number
 
 
 def _gid_tail(value: Any, resource: str) -> str | None:
-    if not isinstance(value, str):
+    """The id in a gid of `resource` (admin_graphql_api_id: 'gid://shopify/Order/123')."""
+    return _gid_number(value.strip(), resource) if isinstance(value, str) else None
+
+
+def _gid_number(text: str, resource: str | None) -> str | None:
+    match = _GID.fullmatch(text)
+    if match is None or (resource is not None and match.group(1) != resource):
         return None
-    match = _GID.fullmatch(value.strip())
-    if match and match.group(1) == resource:
-        number = int(match.group(2))
-        return str(number) if number > 0 else None
-    return None
-
-
-def _token(value: Any) -> str | None:
-    """A checkout/cart token or id fit for an event_id: bounded, no spaces, no query part."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value) if value > 0 else None
-    if not isinstance(value, str):
-        return None
-    text = value.strip().split("?", 1)[0]  # newer cart tokens may carry "?key=..."
-    return text if _TOKEN.fullmatch(text) else None
-
-
-def _text(value: Any, limit: int | None = None) -> tuple[str | None, bool]:
-    """(clean text or None, whether it was truncated). Non-strings give (None, False)."""
-    if type(value) is not str:
-        if not isinstance(value, str):
-            return None, False
-        value = str(value)
-    text = value.strip()
-    if not text:
-        return None, False
-    cut = False
-    if limit is not None and len(text) > limit:
-        text, cut = text[:limit].rstrip() or text[:limit], True
-    return (text if text.isascii() else _scrub(text)), cut
-
-
-def _quantity(value: Any) -> int | None:
-    if type(value) is int:  # the usual case, first
-        return value if value >= 0 else None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and 0 <= value < 2**53:
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) <= 18:
-            return int(text)
-    return None
-
-
-def _amount(value: Any) -> tuple[float | None, str | None]:
-    """(amount, problem). Money arrives as decimal strings; numbers are accepted too."""
-    if value is None:
-        return None, "missing"
-    if type(value) is str or isinstance(value, str):
-        text = value.strip()
-        # float() alone would also take '1_000', 'nan', 'infinity' and non-ASCII digits.
-        if not text.isascii() or not _DECIMAL.fullmatch(text):
-            return None, "not a number"
-        number = float(text)
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None, "not a number"
-    else:
-        try:
-            number = float(value)
-        except OverflowError:
-            return None, "not a finite number"
-    if not math.isfinite(number):
-        return None, "not a finite number"
-    if number < 0:
-        return None, "negative"
-    return number + 0.0, None  # + 0.0 turns -0.0 into 0.0
-
-
-def _decimal(value: Any) -> Decimal | None:
-    amount, problem = _amount(value)
-    if problem:
-        return None
-    try:
-        return Decimal(value.strip()) if isinstance(value, str) else Decimal(repr(amount))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _currency(value: Any) -> tuple[str | None, str | None]:
-    if value is None:
-        return None, "missing"
-    if not isinstance(value, str):
-        return None, "not a string"
-    code = value.strip().upper()
-    if code in ACCEPTED_CURRENCIES:
-        return code, None
-    return None, "not a currency TikTok accepts"
+    number = int(match.group(2))
+    return str(number) if number > 0 else None
 
 
 def _money(obj: Any, money_key: str, field_name: str = "amount") -> Any:
@@ -310,49 +168,6 @@ def _json_cost(text: str) -> int:
     if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
         return len(text)
     return 12 * len(text)  # \uXXXX, twice for characters outside the BMP
-
-
-# --- timestamps ------------------------------------------------------------------------------
-
-
-def _parse_time(value: Any) -> tuple[int | None, str | None]:
-    """(unix seconds, problem)."""
-    if not isinstance(value, str):
-        return None, "not an ISO 8601 date-time string"
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None, "not an ISO 8601 date-time"
-    naive = moment.tzinfo is None
-    if naive:
-        moment = moment.replace(tzinfo=timezone.utc)
-    try:
-        seconds = int(moment.timestamp())
-    except (OverflowError, OSError, ValueError):
-        return None, "out of range"
-    if seconds < MIN_EVENT_TIME:
-        return None, "before 2001-09-09"
-    return seconds, ("has no UTC offset; read as UTC" if naive else None)
-
-
-def _event_time(payload: Mapping[str, Any], fields: tuple[str, ...], now: int, warnings: list[str]) -> int:
-    for name in fields:
-        value = payload.get(name)
-        if value is None:
-            continue
-        seconds, problem = _parse_time(value)
-        if seconds is None:
-            warnings.append(f"{name} ignored for event_time: {problem}")
-            continue
-        if problem:
-            warnings.append(f"{name} {problem}")
-        if seconds > now + FUTURE_TOLERANCE:
-            warnings.append(f"{name} is more than 5 minutes in the future; event_time set to now")
-            return now
-        return seconds
-    warnings.append(f"no usable {' or '.join(fields)}; event_time set to now")
-    return now
 
 
 def _time_fields(kind: str, topic: str) -> tuple[str, ...]:
@@ -375,8 +190,8 @@ def _cart_digest(lines: Any) -> str:
             key = _id_text(line.get("variant_id")) or _id_text(line.get("product_id"))
             if key is None:
                 sku = line.get("sku")
-                key = _text(sku)[0] if isinstance(sku, str) else _id_text(sku)
-            quantity = _quantity(line.get("quantity"))
+                key = as_text(sku)[0] if isinstance(sku, str) else _id_text(sku)
+            quantity = as_quantity(line.get("quantity"))
             pairs.append((key or "", -1 if quantity is None else quantity))
     pairs.sort()
     text = json.dumps(pairs, separators=(",", ":"))  # ensure_ascii: always encodable
@@ -391,12 +206,12 @@ def _event_id(kind: str, payload: Mapping[str, Any]) -> tuple[str | None, str | 
             return f"shopify-order-{key}", None
         return None, "the order has no usable id (id, admin_graphql_api_id)"
     if kind == "checkout":
-        key = _token(payload.get("token")) or _token(payload.get("id"))
+        key = as_token(payload.get("token")) or as_token(payload.get("id"))
         if key:
             return f"shopify-checkout-{key}", None
         return None, "the checkout has no usable token or id"
     if kind == "cart":
-        key = _token(payload.get("token")) or _token(payload.get("id"))
+        key = as_token(payload.get("token")) or as_token(payload.get("id"))
         if key:
             return f"shopify-cart-{key}-{_cart_digest(payload.get('line_items'))}", None
         return None, "the cart has no usable token or id"
@@ -415,25 +230,9 @@ def _hash_into(seen: dict[str, None], hasher, value: Any, path: str, warnings: l
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         warnings.append(f"{path} ignored: not a string")
         return
-    digest = _attempt(hasher, path, warnings, value)
-    if digest is not _FAILED and digest is not None:
+    digest = attempt(hasher, path, warnings, value)
+    if digest is not None:
         seen[digest] = None
-
-
-_FAILED = object()
-
-
-def _attempt(normalizer, path: str, warnings: list[str], *args: Any) -> Any:
-    """`normalizer(*args)`, or _FAILED after a warning that names the field, never the value."""
-    try:
-        return normalizer(*args)
-    except UnicodeError:  # lone surrogates; the codec's message would quote the character
-        warnings.append(f"{path} dropped: not valid Unicode text")
-    except ValueError as exc:  # normalize's messages name the problem, never the value
-        warnings.append(f"{path} dropped: {exc}")
-    except Exception:  # a third-party parser failing on odd input must not lose the event
-        warnings.append(f"{path} dropped: could not be normalized")
-    return _FAILED
 
 
 def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[str]) -> list[str]:
@@ -458,8 +257,8 @@ def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[s
             continue
         if phones.without_separators(text) in seen:
             continue  # '+' and the same digits as a number already hashed
-        e164 = _attempt(phones.normalize_phone, path, warnings, text, region)
-        if e164 is _FAILED:
+        e164 = attempt(phones.normalize_phone, path, warnings, text, region)
+        if e164 is None:
             continue
         if e164 not in seen:
             seen.add(e164)
@@ -476,14 +275,14 @@ def _user(kind: str, payload: Mapping[str, Any], settings: ShopifySettings, warn
     if kind == "customer":
         customer: dict[str, Any] | None = payload  # type: ignore[assignment]
         billing = shipping = None
-        default_address = _obj(payload, "default_address", "default_address", warnings)
+        default_address = object_field(payload, "default_address", "default_address", warnings)
         customer_path = ""
     else:
-        customer = _obj(payload, "customer", "customer", warnings)
-        billing = _obj(payload, "billing_address", "billing_address", warnings)
-        shipping = _obj(payload, "shipping_address", "shipping_address", warnings)
+        customer = object_field(payload, "customer", "customer", warnings)
+        billing = object_field(payload, "billing_address", "billing_address", warnings)
+        shipping = object_field(payload, "shipping_address", "shipping_address", warnings)
         default_address = (
-            _obj(customer, "default_address", "customer.default_address", warnings) if customer else None
+            object_field(customer, "default_address", "customer.default_address", warnings) if customer else None
         )
         customer_path = "customer."
 
@@ -545,7 +344,7 @@ def _user(kind: str, payload: Mapping[str, Any], settings: ShopifySettings, warn
             break
 
     # browser data (orders only carry it)
-    client = _obj(payload, "client_details", "client_details", warnings)
+    client = object_field(payload, "client_details", "client_details", warnings)
     for path, value in (("browser_ip", payload.get("browser_ip")),
                         ("client_details.browser_ip", client.get("browser_ip") if client else None)):
         if value is None:
@@ -562,8 +361,8 @@ def _user(kind: str, payload: Mapping[str, Any], settings: ShopifySettings, warn
             user["ip"] = ip
             break
     if client:
-        user_agent, cut = _text(client.get("user_agent"), MAX_USER_AGENT)
-        if user_agent and _has_email(user_agent):  # sent in clear: no customer data
+        user_agent, cut = as_text(client.get("user_agent"), MAX_USER_AGENT)
+        if user_agent and has_email(user_agent):  # sent in clear: no customer data
             warnings.append("client_details.user_agent dropped: it contains what looks like an email address")
         elif user_agent:
             user["user_agent"] = user_agent
@@ -582,12 +381,15 @@ def _user(kind: str, payload: Mapping[str, Any], settings: ShopifySettings, warn
     # ttclid / ttp: stored by the storefront as cart attributes (note_attributes)
     attributes = _note_attributes(payload, warnings)
     for name in _TTCLID_NAMES:
-        if name in attributes and _click_id(user, "ttclid", attributes[name], f"note_attributes.{name}", warnings):
+        if name in attributes and (ttclid := click_id(attributes[name], f"note_attributes.{name}", warnings)):
+            user["ttclid"] = ttclid
             break
     else:  # no stored ttclid: the landing page's query, when it had one
-        _click_id(user, "ttclid", _landing_ttclid(payload.get("landing_site")), "landing_site ttclid", warnings)
+        if ttclid := click_id(_landing_ttclid(payload.get("landing_site")), "landing_site ttclid", warnings):
+            user["ttclid"] = ttclid
     for name in _TTP_NAMES:
-        if name in attributes and _click_id(user, "ttp", attributes[name], f"note_attributes.{name}", warnings):
+        if name in attributes and (ttp := click_id(attributes[name], f"note_attributes.{name}", warnings)):
+            user["ttp"] = ttp
             break
     return user
 
@@ -621,7 +423,7 @@ def _names_and_place(user: dict[str, Any], names: Mapping[str, Any] | None, plac
             value = place.get(source)
             if value is None:
                 continue
-            text, _ = _text(value, MAX_PLACE)
+            text, _ = as_text(value, MAX_PLACE)
             if text is None:
                 if not isinstance(value, str):
                     warnings.append(f"{place_path}.{source} ignored: not a string")
@@ -672,26 +474,6 @@ def _landing_ttclid(landing: Any) -> Any:
     return None
 
 
-def _click_id(user: dict[str, Any], key: str, value: Any, path: str, warnings: list[str]) -> bool:
-    """Set user[key] to a usable click id / cookie value; False when there is none."""
-    if value is None:
-        return False
-    if not isinstance(value, str):
-        warnings.append(f"{path} ignored: not a string")
-        return False
-    text = value.strip()
-    if not text:
-        return False
-    if len(text) > MAX_CLICK_ID or _SPACE.search(text):
-        warnings.append(f"{path} dropped: longer than {MAX_CLICK_ID} characters or contains spaces")
-        return False
-    if _has_email(text):  # sent in clear: it must not carry customer data
-        warnings.append(f"{path} dropped: it contains what looks like an email address")
-        return False
-    user[key] = _scrub(text)
-    return True
-
-
 # --- properties ----------------------------------------------------------------------------------
 
 
@@ -723,8 +505,8 @@ def _properties(kind: str, event_name: str, payload: Mapping[str, Any], order_id
             currency_path, value_path = "currency", "total_price"
         else:
             currency_path, value_path = "presentment_currency", "total_price_set.presentment_money.amount"
-        currency, currency_problem = _currency(raw_currency)
-        value, value_problem = _amount(raw_value)
+        currency, currency_problem = as_currency(raw_currency)
+        value, value_problem = as_amount(raw_value)
         if currency_problem or value_problem:
             problems = []
             if currency_problem:
@@ -767,8 +549,8 @@ def _cart_money(lines: list[Any], money_key: str, warnings: list[str]) -> tuple[
         code = _money(line.get("price_set"), money_key, "currency_code")
         if isinstance(code, str) and code.strip():
             codes.add(code.strip().upper())
-        price = _decimal(_line_price(line, money_key))
-        quantity = _quantity(line.get("quantity"))
+        price = as_decimal(_line_price(line, money_key))
+        quantity = as_quantity(line.get("quantity"))
         if price is None or quantity is None:
             complete = False
         else:
@@ -780,7 +562,7 @@ def _cart_money(lines: list[Any], money_key: str, warnings: list[str]) -> tuple[
     if len(codes) > 1:
         warnings.append("value and currency omitted: cart lines disagree on the currency")
         return None, None
-    currency, problem = _currency(codes.pop())
+    currency, problem = as_currency(codes.pop())
     if problem:
         warnings.append(f"value and currency omitted: line_items[].price_set.{money_key}.currency_code {problem}")
         return None, None
@@ -802,7 +584,7 @@ def _content_id(line: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[str |
         if name == "sku":
             if isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)
-            text, cut = _text(value, MAX_CONTENT_ID)
+            text, cut = as_text(value, MAX_CONTENT_ID)
             if text:
                 return text, cut
         else:
@@ -830,7 +612,7 @@ def _contents(lines: list[Any], money_key: str, settings: ShopifySettings,
             note("line_items[] ignored: not an object")
             continue
         lines_seen += 1
-        quantity = _quantity(line.get("quantity"))
+        quantity = as_quantity(line.get("quantity"))
         if quantity is not None:
             total_quantity += quantity
         elif line.get("quantity") is not None:
@@ -848,16 +630,16 @@ def _contents(lines: list[Any], money_key: str, settings: ShopifySettings,
         if type(name) is str and 0 < len(name) <= MAX_CONTENT_NAME and name.isascii() and name.strip() == name:
             cut = False  # the usual case, without the general helper
         else:
-            name, cut = _text(name, MAX_CONTENT_NAME)
+            name, cut = as_text(name, MAX_CONTENT_NAME)
             if name is None:
-                name, cut = _text(line.get("name"), MAX_CONTENT_NAME)
+                name, cut = as_text(line.get("name"), MAX_CONTENT_NAME)
         if name:
             item["content_name"] = name
             if cut:
                 cuts.append(f"line_items[].title truncated to {MAX_CONTENT_NAME} characters")
         raw_price = _line_price(line, money_key)
         if raw_price is not None:
-            price, problem = _amount(raw_price)
+            price, problem = as_amount(raw_price)
             if problem:
                 note(f"line_items[] price ignored: {problem}")
             else:
@@ -868,7 +650,7 @@ def _contents(lines: list[Any], money_key: str, settings: ShopifySettings,
         if type(brand) is str and 0 < len(brand) <= MAX_BRAND and brand.isascii() and brand.strip() == brand:
             cut = False
         else:
-            brand, cut = _text(brand, MAX_BRAND)
+            brand, cut = as_text(brand, MAX_BRAND)
         if brand:
             item["brand"] = brand
             if cut:
@@ -930,25 +712,25 @@ def _page(payload: Mapping[str, Any], shop_domain: Any, warnings: list[str]) -> 
             # Without its query: the `key` parameter opens the order status page (an access key).
             url = status.strip().split("?", 1)[0].split("#", 1)[0]
     if url:
-        url, removed = _without_private_query(url, keep=_KEPT_QUERY_PARAMETERS)
+        url, removed = without_private_query(url, keep=KEPT_QUERY_PARAMETERS)
         if removed:
             warnings.append("page.url: query parameters other than ttclid and utm_* removed (they can hold "
                             "customer data)")
-        if _has_email(url):
+        if has_email(url):
             warnings.append("page.url dropped: it contains what looks like an email address")
             url = None
     if url:
-        page["url"] = _scrub(url[:MAX_URL])
+        page["url"] = scrub_surrogates(url[:MAX_URL])
         if len(url) > MAX_URL:
             warnings.append(f"page.url truncated to {MAX_URL} characters")
     referrer = payload.get("referring_site")
     if isinstance(referrer, str) and referrer.strip():
         # Another site's query string is none of TikTok's business (search terms, email links).
-        text, _ = _without_private_query(referrer.strip(), keep=frozenset())
-        if _absolute(text) and _has_email(text):
+        text, _ = without_private_query(referrer.strip(), keep=frozenset())
+        if _absolute(text) and has_email(text):
             warnings.append("referring_site dropped: it contains what looks like an email address")
         elif _absolute(text):
-            page["referrer"] = _scrub(text[:MAX_URL])
+            page["referrer"] = scrub_surrogates(text[:MAX_URL])
             if len(text) > MAX_URL:
                 warnings.append(f"page.referrer truncated to {MAX_URL} characters")
         else:
@@ -986,14 +768,14 @@ def _drop(data: dict[str, Any], loc: str, coarse: bool) -> bool:
 
 def _build_event(data: dict[str, Any], warnings: list[str]) -> tuple[Event | None, str | None]:
     """Event(**data); on validation errors drop the offending fields, then blocks, and retry."""
-    for attempt in range(3):
+    for retry in range(3):
         try:
             return Event(**data), None
         except EventValidationError as exc:
             problems = exc.problems or []
             fixed = False
             for problem in problems:
-                if _drop(data, problem.loc, coarse=attempt > 0):
+                if _drop(data, problem.loc, coarse=retry > 0):
                     warnings.append(f"{problem.loc} dropped: {problem.problem}")
                     fixed = True
             if not fixed:
@@ -1065,7 +847,7 @@ def _map(topic: Any, payload: Any, shop_domain: Any, settings: ShopifySettings, 
         return MappingResult([], f"{reason}: an event without a stable event_id could be counted twice", warnings)
     data: dict[str, Any] = {
         "event": event_name,
-        "event_time": _event_time(payload, _time_fields(kind, name), now, warnings),
+        "event_time": event_time(payload, _time_fields(kind, name), now, warnings),
         "event_id": event_id,
     }
     user = _user(kind, payload, settings, warnings)
