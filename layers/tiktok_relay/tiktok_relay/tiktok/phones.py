@@ -207,7 +207,7 @@ def _in_region(digits: str, region: str) -> tuple[_Plan, str] | None:
     plan = _REGION_PLANS[region] if region in _REGION_PLANS else _region_plan(lib, region)
     if plan is None or plan.general is None:
         return None
-    cc = plan.country_code
+    cc, general = plan.country_code, plan.general
     if digits.startswith(str(cc)) or (plan.international is not None and plan.international.match(digits)):
         return None
     national = digits
@@ -216,7 +216,7 @@ def _in_region(digits: str, region: str) -> tuple[_Plan, str] | None:
         if any(group is not None for group in match.groups()):
             return None  # carrier codes and rewrites
         national = digits[match.end():]
-    if not national or national[0] == "0" or len(national) not in plan.possible or not plan.general.fullmatch(national):
+    if not national or national[0] == "0" or len(national) not in plan.possible or not general.fullmatch(national):
         return None
     # is_possible_number judges by the country code's main region, not by `region`
     code_plan = _CODE_PLANS[cc] if cc in _CODE_PLANS else _code_plan(lib, cc)

@@ -25,6 +25,7 @@ def gid_tail(value: Any, resource: str) -> str | None:
 
 
 def _gid_number(text: str, resource: str | None) -> str | None:
+    """The positive number at the end of a gid ('gid://shopify/<resource>/<n>'), as text."""
     match = _GID.fullmatch(text)
     if match is None or (resource is not None and match.group(1) != resource):
         return None
@@ -41,6 +42,7 @@ def money_field(obj: Any, money_key: str, field_name: str = "amount") -> Any:
 
 
 def line_price(line: Mapping[str, Any], money_key: str) -> Any:
+    """A line item's unit price in `money_key` (price_set), raw; the REST price for shop money."""
     price = money_field(line.get("price_set"), money_key)
     if price is None and money_key == "shop_money":
         price = line.get("price")  # the REST field, in the shop currency
