@@ -1,2 +1,2 @@
-"""What every store's mapping needs, whatever the store: value coercion (values), the rules for
-fields sent in clear (privacy) and event_time (timing). Nothing here knows a store."""
+"""What every store's webhooks share: value coercion, the clear-text privacy rules, event times
+and signature helpers. Nothing here knows a particular store."""

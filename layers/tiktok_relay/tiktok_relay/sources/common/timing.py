@@ -7,7 +7,7 @@ never values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 FUTURE_TOLERANCE = 300  # seconds an event_time may lie ahead of `now` before it is clamped
@@ -25,7 +25,7 @@ def parse_time(value: Any) -> tuple[int | None, str | None]:
         return None, "not an ISO 8601 date-time"
     naive = moment.tzinfo is None
     if naive:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
         seconds = int(moment.timestamp())
     except (OverflowError, OSError, ValueError):
