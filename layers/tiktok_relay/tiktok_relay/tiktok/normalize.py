@@ -84,6 +84,7 @@ def hash_email(value: object) -> str | None:
 # --- phone ----------------------------------------------------------------------------------
 
 def hash_phone(value: object, region: str | None = None) -> str | None:
+    """SHA-256 of the number in E.164 (phones.normalize_phone reads it; `region` for national numbers)."""
     text = _text(value, "phone")
     if not text:
         return None
