@@ -374,14 +374,14 @@ def _attempts(value: Any):
     """Library calls that raise for bad input; each is given a raw customer value."""
     from tiktok_relay.pipeline.messages import QueuedDelivery
     from tiktok_relay.sources.shopify.signature import verify_shopify_signature
-    from tiktok_relay.tiktok import normalize
+    from tiktok_relay.tiktok import normalize, phones
     from tiktok_relay.tiktok.models import Event, Properties, TrackRequest, User
 
     text = value if isinstance(value, str) else json.dumps(value)
     yield lambda: normalize.hash_email(value)
     yield lambda: normalize.normalize_email(text)
     yield lambda: normalize.hash_phone(value, "GB")
-    yield lambda: normalize.normalize_phone(text)
+    yield lambda: phones.normalize_phone(text)
     yield lambda: normalize.hash_name(value)
     yield lambda: normalize.hash_zip(value)
     yield lambda: normalize.normalize_ip(value)

@@ -1,10 +1,11 @@
 """The phone fast path must give exactly what the full parser gives.
 
-`normalize._canonical_fast_path` reads '+<country code>...' numbers without
-`phonenumbers.parse` (a tenth of its cost), following the parser's steps with the installed
-library's metadata. These tests compare it with the parser on numbers of every country
-calling code, with and without national (trunk) prefixes, so a phonenumbers upgrade that
-changed the parser's rules would fail here rather than silently change hashes.
+`phones.fast_e164` reads '+<country code>...' numbers, and national numbers with a region,
+without `phonenumbers.parse` (a tenth of its cost), following the parser's steps with the
+installed library's metadata. These tests compare it with the parser on numbers of every
+country calling code and every region, with and without national (trunk) prefixes, so a
+phonenumbers upgrade that changed the parser's rules would fail here rather than silently
+change hashes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import random
 import phonenumbers
 import pytest
 
-from tiktok_relay.tiktok import normalize
+from tiktok_relay.tiktok import phones
 
 TYPES = (
     phonenumbers.PhoneNumberType.FIXED_LINE,
@@ -24,10 +25,10 @@ TYPES = (
 )
 
 
-def parser_e164(text: str) -> str | None:
+def parser_e164(text: str, region: str | None = None) -> str | None:
     """What normalize_phone's full path accepts, in E.164; None where it raises."""
     try:
-        number = phonenumbers.parse(text, None)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
@@ -68,7 +69,7 @@ def test_fast_path_equals_the_parser_for_every_country_code():
     checked = taken = 0
     mismatches = []
     for text in candidates(seed=2024):
-        fast = normalize._canonical_fast_path(text)
+        fast = phones.fast_e164(text)
         checked += 1
         if fast is None:
             continue
@@ -78,6 +79,63 @@ def test_fast_path_equals_the_parser_for_every_country_code():
             mismatches.append((text, fast, expected))
     assert not mismatches[:20]
     assert checked > 20_000 and taken > checked // 4  # the comparison covers the fast path well
+
+
+def national_candidates(seed: int):
+    """(national number, region) for every region: example numbers as people write them, mangled."""
+    rng = random.Random(seed)
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        trunk = metadata.national_prefix or ""
+        for kind in TYPES:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            national = phonenumbers.national_significant_number(example)
+            written = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            yield written, region
+            yield written.replace(" ", "-"), region
+            random_body = "".join(rng.choice("0123456789") for _ in national)
+            for body in (national, national[:-1], national + "5", random_body):
+                for prefix in sorted({"", "0", "00", "1", "8", "011", str(metadata.country_code), trunk}):
+                    yield prefix + body, region
+                    yield f"({prefix or '0'}) {body[:3]} {body[3:]}", region
+
+
+def test_fast_path_equals_the_parser_for_national_numbers_in_every_region():
+    checked = taken = 0
+    mismatches = []
+    for text, region in national_candidates(seed=2024):
+        fast = phones.fast_e164(text, region)
+        checked += 1
+        if fast is None:
+            continue
+        taken += 1
+        expected = parser_e164(text, region)
+        if fast != expected:
+            mismatches.append((text, region, fast, expected))
+    assert not mismatches[:20]
+    assert checked > 20_000 and taken > checked // 8  # most mangled numbers are the parser's to refuse
+
+
+@pytest.mark.parametrize(
+    "text, region",
+    [
+        ("07911 123456", "GB"),  # trunk 0 stripped
+        ("07911" + " " * 250 + "123456", "GB"),  # longer than the parser reads
+        ("011 44 7911 123456", "US"),  # an international call prefix: the parser's business
+        ("447911123456", "GB"),  # starts with the country code
+        ("06 6982 1234", "IT"),  # Italy keeps its leading zero
+        ("07911 123456", "gb"),  # not a region code the parser takes
+    ],
+)
+def test_normalize_phone_agrees_with_the_parser_on_tricky_national_input(text, region):
+    expected = parser_e164(text.strip(), region)
+    if expected is None:
+        with pytest.raises(ValueError):
+            phones.normalize_phone(text, region)
+    else:
+        assert phones.normalize_phone(text, region) == expected
 
 
 @pytest.mark.parametrize(
@@ -97,6 +155,6 @@ def test_normalize_phone_agrees_with_the_parser_on_tricky_input(text):
     expected = parser_e164(text.strip())
     if expected is None:
         with pytest.raises(ValueError):
-            normalize.normalize_phone(text)
+            phones.normalize_phone(text)
     else:
-        assert normalize.normalize_phone(text) == expected
+        assert phones.normalize_phone(text) == expected

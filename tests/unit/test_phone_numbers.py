@@ -12,7 +12,7 @@ import hashlib
 import pytest
 
 from tiktok_relay.errors import EventValidationError
-from tiktok_relay.tiktok import normalize
+from tiktok_relay.tiktok import phones
 from tiktok_relay.tiktok.models import Event, User
 from tiktok_relay.tiktok.ndjson import parse_events
 
@@ -115,7 +115,7 @@ def test_the_table_is_big_and_varied_enough():
 
 @pytest.mark.parametrize("raw, region, e164", PHONES)
 def test_normalize_phone_gives_e164(raw, region, e164):
-    assert normalize.normalize_phone(raw, region) == e164
+    assert phones.normalize_phone(raw, region) == e164
 
 
 @pytest.mark.parametrize("raw, region, e164", PHONES)
@@ -147,7 +147,7 @@ def test_phone_in_an_event_is_the_hash_of_e164(raw, region, e164):
 )
 def test_invalid_phone_raises_the_library_error(raw, region):
     with pytest.raises(ValueError):
-        normalize.normalize_phone(raw, region)
+        phones.normalize_phone(raw, region)
     user = {"phone": raw}
     if region:
         user["phone_region"] = region
@@ -235,4 +235,4 @@ def test_ndjson_parse_passes_phone_region_as_the_context():
 
 @pytest.mark.parametrize("region, expected", [("us", "US"), (" gb ", "GB"), ("XX", None), ("USA", None), ("", None), (None, None), (44, None)])
 def test_normalize_region(region, expected):
-    assert normalize.normalize_region(region) == expected
+    assert phones.normalize_region(region) == expected

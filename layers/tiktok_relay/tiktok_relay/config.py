@@ -39,7 +39,7 @@ def phone_region_from_env(env: Mapping[str, str]) -> str | None:
     """TIKTOK_PHONE_REGION, checked now: a typo would otherwise silently disable the default region."""
     region = env_value(env, "TIKTOK_PHONE_REGION")
     if region is not None:
-        from tiktok_relay.tiktok.normalize import normalize_region
+        from tiktok_relay.tiktok.phones import normalize_region
 
         if normalize_region(region) is None:
             raise ConfigurationError("TIKTOK_PHONE_REGION must be an ISO 3166-1 alpha-2 region code such as US")

@@ -7,7 +7,6 @@ import hashlib
 import json
 
 import pytest
-
 from shopify_helpers import NOW, SHOP, assert_no_pii, load, one, order, run, sha
 
 # --- event_time ------------------------------------------------------------------------------------

@@ -6,11 +6,15 @@ import copy
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from shopify_helpers import NOW, SHOP, assert_no_pii, load, one, order, run
+
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES
-from tiktok_relay.sources.shopify.mapping import MAX_CONTENTS, _build_event, map_webhook, to_request_body
+from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
+from tiktok_relay.sources.shopify.mapping.assemble import _build_event
+from tiktok_relay.sources.shopify.mapping.properties import MAX_CONTENTS
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 from tiktok_relay.tiktok.models import Event, TrackRequest
 

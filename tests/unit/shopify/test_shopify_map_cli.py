@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from shopify_helpers import PII_VALUES, SHOPIFY_FIXTURES, assert_no_pii, load, order, sha
+
+from tests.conftest import clean_env, console_script
 from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
 from tiktok_relay.sources.shopify.settings import ShopifySettings
-from tests.conftest import clean_env, console_script
 
 PIXEL = "CPIXELMAPTEST0000001"
 

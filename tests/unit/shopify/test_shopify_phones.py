@@ -12,9 +12,9 @@ import random
 
 import phonenumbers
 import pytest
-
 from shopify_helpers import sha
-from tiktok_relay.sources.shopify.mapping import _hash_phones
+
+from tiktok_relay.sources.shopify.mapping.user import _hash_phones
 from tiktok_relay.tiktok import normalize
 
 HAND_PICKED = [

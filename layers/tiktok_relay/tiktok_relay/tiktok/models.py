@@ -19,7 +19,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tiktok_relay.errors import EventValidationError
-from tiktok_relay.tiktok import normalize
+from tiktok_relay.tiktok import normalize, phones
 
 MAX_EVENTS_PER_REQUEST = 1000
 
@@ -161,7 +161,7 @@ class User(StrictModel):
         data = info.data
         region = None  # the first hint that is a known region
         for hint in (data.get("phone_region"), data.get("country"), (info.context or {}).get("phone_region")):
-            if hint is not None and (region := normalize.normalize_region(hint)):
+            if hint is not None and (region := phones.normalize_region(hint)):
                 break
         return normalize.hash_each(value, lambda item: normalize.hash_phone(item, region))
 
@@ -196,7 +196,7 @@ class User(StrictModel):
     def _region(cls, value: Any) -> Any:
         if value is None or value == "":
             return None
-        region = normalize.normalize_region(value)
+        region = phones.normalize_region(value)
         if region is None:
             raise ValueError("not a known ISO 3166-1 alpha-2 region code")
         return region

@@ -16,17 +16,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from tiktok_relay.tiktok import phones
+
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _WHITESPACE = re.compile(r"\s")  # for str patterns, exactly the characters str.isspace() accepts
 # Exactly the strings ipaddress.IPv4Address accepts (four decimal octets 0-255, no leading zeros),
 # which are also their own canonical form.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
-# Characters that separate digit groups in a phone number as people type it. All are punctuation
-# phonenumbers ignores between digits and none can start an extension; a tab is not among them
-# (the parser refuses a number with a tab inside), so such input takes the parser's path.
-_PHONE_SEPARATORS = str.maketrans("", "", " -.()/\u00a0")
-_ASCII_PHONE_SEPARATORS = b" -.()/"  # the same, for bytes.translate (faster) on ASCII text
 _ASCII_NAME_DROP = str.maketrans("", "", " \t\r\n!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _ZIP_DROP = str.maketrans("", "", " -\t\u00a0\u2010\u2011\u2012\u2013\u2014")
 
@@ -86,153 +83,14 @@ def hash_email(value: object) -> str | None:
 
 # --- phone ----------------------------------------------------------------------------------
 
-_phonenumbers = None
-
-
-def phone_library():
-    # phonenumbers costs ~40 ms to import; load it on the first phone, not at import.
-    global _phonenumbers
-    if _phonenumbers is None:
-        import phonenumbers
-
-        _phonenumbers = phonenumbers
-    return _phonenumbers
-
-
-def normalize_region(region: object) -> str | None:
-    """An ISO 3166-1 alpha-2 region code that phone parsing knows, uppercased; else None."""
-    if not isinstance(region, str):
-        return None
-    code = region.strip().upper()
-    if len(code) != 2 or not code.isalpha():
-        return None
-    return code if code in phone_library().SUPPORTED_REGIONS else None
-
-
-class _Plan:
-    """What parsing '+<country code>...' needs from the metadata of that code's main region."""
-
-    __slots__ = ("prefix", "transform", "general", "lengths")
-
-    def __init__(self, metadata) -> None:
-        prefix, general = metadata.national_prefix_for_parsing, metadata.general_desc
-        pattern = general.national_number_pattern if general is not None else None
-        self.prefix = re.compile(prefix) if prefix else None
-        self.transform = metadata.national_prefix_transform_rule or None
-        self.general = re.compile(pattern) if pattern else None
-        # national length -> (possible: is_possible_number would say so,
-        #                     keeps_stripped: parse() keeps a number stripped of its prefix)
-        self.lengths: dict[int, tuple[bool, bool]] = {}
-
-
-_PLANS: dict[int, _Plan | None] = {}  # country calling code -> its plan (None: leave it to the parser)
-
-
-def _plan(lib, country_code: int) -> _Plan | None:
-    region = lib.region_code_for_country_code(country_code)
-    metadata = lib.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
-    plan = _PLANS[country_code] = _Plan(metadata) if metadata is not None else None
-    return plan
-
-
-def _length_check(lib, country_code: int, plan: _Plan, length: int) -> tuple[bool, bool]:
-    # The length test of parse() and is_possible_number(), which "only checks the length" (its
-    # documentation), so it is asked once per country code and length of national number.
-    number = lib.PhoneNumber(country_code=country_code, national_number=int("1" * length))
-    result = lib.is_possible_number_with_reason(number)
-    valid = lib.ValidationResult
-    check = plan.lengths[length] = (
-        result in (valid.IS_POSSIBLE, valid.IS_POSSIBLE_LOCAL_ONLY),
-        result in (valid.IS_POSSIBLE, valid.TOO_LONG),
-    )
-    return check
-
-
-def _canonical_fast_path(text: str) -> str | None:
-    """E.164 for input that already is '+<country code><number>' (separators allowed), else None.
-
-    The result is exactly what `phonenumbers.parse` + `is_possible_number` + `format_number(E164)`
-    give, at a tenth of their cost: for such input the parser only takes the country code (the
-    first 1-3 digits that are a known code; none if they start with 0), strips a national prefix
-    as the region's metadata says (a trunk '0', '(0)' included) when what remains still has a
-    possible length, and checks the length. This follows it step by step
-    (phonenumberutil.parse, _maybe_strip_national_prefix_carrier_code, _test_number_length).
-    None hands everything else to the parser, which also gives the errors.
-    """
-    if len(text) > 250 or not text.startswith("+"):
-        return None
-    if text.isascii():
-        raw = text[1:].encode().translate(None, _ASCII_PHONE_SEPARATORS)
-        digits = raw.decode() if raw.isdigit() else ""  # bytes.isdigit(): ASCII digits only
-    else:
-        digits = text[1:].translate(_PHONE_SEPARATORS)
-        if not (digits.isascii() and digits.isdigit()):
-            return None
-    if not 7 <= len(digits) <= 15 or digits[0] == "0":
-        return None
-    lib = _phonenumbers or phone_library()
-    known = lib.COUNTRY_CODE_TO_REGION_CODE
-    for cc_len in (1, 2, 3):
-        cc = int(digits[:cc_len])
-        if cc in known:
-            break
-    else:
-        return None
-    plan = _PLANS[cc] if cc in _PLANS else _plan(lib, cc)
-    if plan is None:
-        return None
-    national = digits[cc_len:]
-    match = plan.prefix.match(national) if plan.prefix is not None else None
-    if match is not None:
-        general = plan.general
-        viable = general is not None and general.fullmatch(national) is not None
-        groups = match.groups()
-        if plan.transform is None or groups[-1:] == (None,):
-            stripped = national[match.end():]
-        elif groups:
-            stripped = plan.prefix.sub(plan.transform, national, count=1)
-        else:
-            return None  # a transform rule without groups: the parser's own business
-        if not stripped:
-            return None
-        if not (viable and (general is None or general.fullmatch(stripped) is None)):
-            check = plan.lengths.get(len(stripped)) or _length_check(lib, cc, plan, len(stripped))
-            if check[1]:
-                national = stripped
-    if not 2 <= len(national) <= 17:
-        return None
-    check = plan.lengths.get(len(national)) or _length_check(lib, cc, plan, len(national))
-    return f"+{cc}{national}" if check[0] else None
-
-
-def normalize_phone(value: str, region: str | None = None) -> str:
-    """E.164 ('+' and digits). National numbers need `region` (ISO alpha-2) to be parsed."""
-    text = value.strip()
-    fast = _canonical_fast_path(text)
-    if fast is not None:
-        return fast
-    lib = phone_library()
-    try:
-        number = lib.parse(text, region)
-    except lib.NumberParseException as exc:
-        if exc.error_type == lib.NumberParseException.INVALID_COUNTRY_CODE:
-            raise ValueError(
-                "phone number has no valid country code; write it as +<country code>... "
-                "or give a region (phone_region, the user's country, or --phone-region)"
-            ) from None
-        raise ValueError("not a phone number") from None
-    if not lib.is_possible_number(number):
-        raise ValueError("not a possible phone number for its country")
-    return lib.format_number(number, lib.PhoneNumberFormat.E164)
-
-
 def hash_phone(value: object, region: str | None = None) -> str | None:
+    """SHA-256 of the number in E.164 (phones.normalize_phone reads it; `region` for national numbers)."""
     text = _text(value, "phone")
     if not text:
         return None
     if len(text) == 64 and is_sha256_hex(text):
         return text.lower()
-    return sha256_hex(normalize_phone(text, region))
+    return sha256_hex(phones.normalize_phone(text, region))
 
 
 # --- other hashed identifiers -----------------------------------------------------------------

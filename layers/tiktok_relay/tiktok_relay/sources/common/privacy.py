@@ -1,0 +1,93 @@
+"""Rules for what a mapping may send in clear, and for the warnings it writes.
+
+Fields sent unhashed (page URLs, the user agent, click ids) must carry no customer data, and
+a warning names the field and the problem, never the value (values can be emails, phones,
+names). Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Query parameters that may stay in page.url. Any other could carry customer data in clear
+# (newsletter and recovery links put ?email=... or ?phone=... in landing URLs), so it goes.
+KEPT_QUERY_PARAMETERS = frozenset(
+    {"ttclid", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"}
+)
+MAX_CLICK_ID = 512  # ttclid / ttp: longer values are dropped (a cut click id matches nothing)
+# Around an '@' (or '%40'): the end of a local part, and a domain with a dot.
+_LOCAL_PART_END = re.compile(r"[^\s@/?&=]\Z")
+_DOMAIN = re.compile(r"[^\s@/?&=]+\.[a-z]{2,}", re.IGNORECASE)
+_SPACE = re.compile(r"\s")
+
+
+def has_email(text: str) -> bool:
+    """Whether `text` holds an email address, plain or percent-encoded: never acceptable in a
+    field sent in clear. Linear time: only short windows around each '@' are examined."""
+    lowered = text.lower()
+    for marker in ("@", "%40"):
+        at = lowered.find(marker)
+        while at != -1:
+            if _LOCAL_PART_END.search(lowered, max(0, at - 1), at) and _DOMAIN.match(
+                    lowered[at + len(marker): at + len(marker) + 255]):
+                return True
+            at = lowered.find(marker, at + 1)
+    return False
+
+
+def without_private_query(url: str, *, keep: frozenset[str]) -> tuple[str, bool]:
+    """`url` with only the `keep` query parameters and no fragment; True if anything was removed."""
+    base, _, fragment = url.partition("#")
+    path, question, query = base.partition("?")
+    if not question:
+        return path, bool(fragment)
+    pairs = [pair for pair in query.split("&") if pair]
+    kept = [pair for pair in pairs if pair.partition("=")[0].lower() in keep]
+    return (f"{path}?{'&'.join(kept)}" if kept else path), len(kept) != len(pairs) or bool(fragment)
+
+
+def scrub_surrogates(text: str) -> str:
+    """Lone surrogates (valid in Python str, invalid in UTF-8/JSON) become '?'."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def click_id(value: Any, path: str, warnings: list[str]) -> str | None:
+    """A click id or cookie value (ttclid, ttp) fit to send in clear; None when there is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        warnings.append(f"{path} ignored: not a string")
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > MAX_CLICK_ID or _SPACE.search(text):
+        warnings.append(f"{path} dropped: longer than {MAX_CLICK_ID} characters or contains spaces")
+        return None
+    if has_email(text):  # sent in clear: it must not carry customer data
+        warnings.append(f"{path} dropped: it contains what looks like an email address")
+        return None
+    return scrub_surrogates(text)
+
+
+def attempt(normalizer: Callable[..., T | None], path: str, warnings: list[str], *args: Any) -> T | None:
+    """`normalizer(*args)`, or None after a warning that names the field, never the value."""
+    try:
+        return normalizer(*args)
+    except UnicodeError:  # lone surrogates; the codec's message would quote the character
+        warnings.append(f"{path} dropped: not valid Unicode text")
+    except ValueError as exc:  # normalize's messages name the problem, never the value
+        warnings.append(f"{path} dropped: {exc}")
+    except Exception:  # a third-party parser failing on odd input must not lose the event
+        warnings.append(f"{path} dropped: could not be normalized")
+    return None

@@ -1,0 +1,39 @@
+"""Shopify webhook payload -> TikTok Events API 2.0 events. Pure: no I/O, no clock reads.
+
+    result = map_webhook("orders/paid", payload, "shop.myshopify.com", settings, now=int(time.time()))
+    body = to_request_body(result, pixel_id=..., test_event_code=settings.test_event_code)
+
+`map_webhook` never raises for a dict payload: each field is validated on its own, what is
+invalid is left out and named in `result.warnings`, and when nothing can be sent
+`result.reason` says why. Warnings and reasons name fields, never values (values can be
+emails, phones, names).
+
+Topics (defaults; SHOPIFY_TOPIC_EVENTS overrides, see settings.py):
+
+    orders/paid                        Purchase
+    orders/create                      nothing (set Purchase or PlaceAnOrder to send it)
+    checkouts/create, checkouts/update InitiateCheckout
+    carts/create, carts/update         AddToCart
+    customers/create                   CompleteRegistration, only when state == "enabled"
+    anything else                      nothing
+
+event_id (TikTok deduplicates the same event + event_id within 48 h, also against the pixel):
+
+    orders     shopify-order-{id}           (else the numeric tail of admin_graphql_api_id)
+    checkouts  shopify-checkout-{token}     (else the checkout id)
+    carts      shopify-cart-{token}-{digest} (else the cart id instead of the token)
+    customers  shopify-customer-{id}        (else the numeric tail of admin_graphql_api_id)
+
+The cart digest is the first 12 hex digits of SHA-256 over the compact JSON (ASCII) of the
+cart's lines as sorted `[key, quantity]` pairs, key = variant_id, else product_id, else sku
+(as a string, "" if none), quantity an int (-1 if missing). Updates that change the cart's
+contents get a new event_id; re-deliveries of the same contents keep theirs. Without any
+stable id the delivery is skipped: an event without one could be counted twice.
+"""
+
+from __future__ import annotations
+
+from tiktok_relay.sources.shopify.mapping.assemble import MappingResult, map_webhook, to_request_body
+from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
+
+__all__ = ["ACCEPTED_CURRENCIES", "MappingResult", "map_webhook", "to_request_body"]

@@ -1,0 +1,101 @@
+"""The `page` block: the landing page and the referrer, without customer data in clear."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from tiktok_relay.sources.common.privacy import (
+    KEPT_QUERY_PARAMETERS,
+    has_email,
+    scrub_surrogates,
+    without_private_query,
+)
+
+MAX_URL = 2048
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?", re.ASCII)
+_ABSOLUTE_URL = re.compile(r"https?://[^/?#\s]+", re.ASCII | re.IGNORECASE)
+
+
+def page_block(payload: Mapping[str, Any], shop_domain: Any, warnings: list[str]) -> dict[str, Any]:
+    """The page block: url (landing_site, else order_status_url) and referrer (referring_site)."""
+    page: dict[str, Any] = {}
+    url = _page_url(payload, shop_domain, warnings)
+    if url:
+        page["url"] = _bounded(url, "page.url", warnings)
+    referrer = _referrer(payload.get("referring_site"), warnings)
+    if referrer:
+        page["referrer"] = _bounded(referrer, "page.referrer", warnings)
+    return page
+
+
+def _absolute(url: str) -> bool:
+    """An http(s) URL with a host."""
+    return _ABSOLUTE_URL.match(url) is not None
+
+
+def _bounded(url: str, name: str, warnings: list[str]) -> str:
+    """`url` cut to MAX_URL characters (a warning names `name` if it was), fit for JSON."""
+    if len(url) > MAX_URL:
+        warnings.append(f"{name} truncated to {MAX_URL} characters")
+    return scrub_surrogates(url[:MAX_URL])
+
+
+def _page_url(payload: Mapping[str, Any], shop_domain: Any, warnings: list[str]) -> str | None:
+    """The landing page, else the order status page, with only ttclid and utm_* in its query;
+    None if it carries an email address."""
+    url = _landing_url(payload.get("landing_site"), shop_domain, warnings)
+    if url is None:
+        status = payload.get("order_status_url")
+        if isinstance(status, str) and _absolute(status.strip()):
+            # Without its query: the `key` parameter opens the order status page (an access key).
+            url = status.strip().split("?", 1)[0].split("#", 1)[0]
+    if not url:
+        return url
+    url, removed = without_private_query(url, keep=KEPT_QUERY_PARAMETERS)
+    if removed:
+        warnings.append("page.url: query parameters other than ttclid and utm_* removed (they can hold "
+                        "customer data)")
+    if has_email(url):
+        warnings.append("page.url dropped: it contains what looks like an email address")
+        return None
+    return url
+
+
+def _landing_url(landing: Any, shop_domain: Any, warnings: list[str]) -> str | None:
+    """landing_site as an absolute URL: a path is read on the shop's own domain."""
+    if not isinstance(landing, str) or not landing.strip():
+        if landing is not None and not isinstance(landing, str):
+            warnings.append("landing_site ignored: not a string")
+        return None
+    text = landing.strip()
+    if text.startswith("//"):
+        text = "https:" + text
+    if text.startswith("/"):
+        host = shop_domain.strip().lower() if isinstance(shop_domain, str) else ""
+        if _HOST.fullmatch(host):
+            return f"https://{host}{text}"
+        warnings.append("landing_site ignored: the shop domain is not a host name")
+        return None
+    if _absolute(text):
+        return text
+    warnings.append("landing_site ignored: neither a path nor an absolute URL")
+    return None
+
+
+def _referrer(referrer: Any, warnings: list[str]) -> str | None:
+    """referring_site without its query and fragment, if it is an absolute URL without an email."""
+    if not isinstance(referrer, str) or not referrer.strip():
+        if referrer is not None and not isinstance(referrer, str):
+            warnings.append("referring_site ignored: not a string")
+        return None
+    # Another site's query string is none of TikTok's business (search terms, email links).
+    text, _ = without_private_query(referrer.strip(), keep=frozenset())
+    if not _absolute(text):
+        warnings.append("referring_site ignored: not an absolute URL")
+        return None
+    if has_email(text):
+        warnings.append("referring_site dropped: it contains what looks like an email address")
+        return None
+    return text
