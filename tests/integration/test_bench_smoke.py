@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import pytest
+
+from tests.support import ROOT
+
 BENCH = ROOT / "tests" / "bench" / "bench_relay.py"
 
 ROWS = (
@@ -24,6 +26,7 @@ ROWS = (
 )
 
 
+@pytest.mark.slow
 def test_bench_relay_quick_run_prints_its_table():
     proc = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True, text=True,
                           cwd=ROOT, timeout=600)

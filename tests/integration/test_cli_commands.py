@@ -12,7 +12,7 @@ import time
 import pytest
 import urllib3
 
-from tests.conftest import clean_env, console_script
+from tests.support import clean_env, console_script
 
 T = 1_700_000_000
 PIXEL = "CPIXELFROMENV0000001"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.conftest import event_file
+from tests.support import event_file
 
 
 def receive(app, name):

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 import pytest
 import urllib3
 
-from tests.integration.conftest import LOCAL_WEBHOOK_SECRET, PIXEL_ID, json_lines
+from tests.support import json_lines
+from tests.support.aws import LOCAL_WEBHOOK_SECRET, PIXEL_ID
 
 # --- knobs -----------------------------------------------------------------------------------
 

@@ -42,7 +42,8 @@ from tests.fixtures.hostile_corpus import (
     order,
     sign,
 )
-from tests.integration.conftest import LOCAL_WEBHOOK_SECRET, PIXEL_ID, json_lines
+from tests.support import json_lines
+from tests.support.aws import LOCAL_WEBHOOK_SECRET, PIXEL_ID
 from tiktok_relay.local.lambda_context import FakeLambdaContext
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
 
@@ -584,7 +585,7 @@ def test_a_rejected_delivery_does_not_block_its_genuine_retry(receiver_app, rela
 
 def test_the_template_never_logs_whole_events():
     """Powertools would log each raw delivery (with its PII) if this were switched on."""
-    from tests.integration.conftest import ROOT
+    from tests.support import ROOT
 
     template = (ROOT / "template.yaml").read_text()
     assert "POWERTOOLS_LOGGER_LOG_EVENT" not in template

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from tests.integration.conftest import PIXEL_ID, SHOPIFY_SECRET_NAME, event_file, json_lines
+from tests.support import event_file, json_lines
+from tests.support.aws import PIXEL_ID, SHOPIFY_SECRET_NAME
 
 RAW_PII = ("ada.lovelace@example.com", "07700 900123", "+447700900456", "Lovelace", "SW1A 1AA", "Analytical Row")
 

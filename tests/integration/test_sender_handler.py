@@ -6,7 +6,8 @@ from __future__ import annotations
 import copy
 import json
 
-from tests.integration.conftest import PIXEL_ID, event_file
+from tests.support import event_file
+from tests.support.aws import PIXEL_ID
 
 
 def record(message_id: str, request: dict, *, webhook_id: str = "wh-1", receive_count: int = 1) -> dict:
@@ -137,7 +138,7 @@ def test_dlq_outage_turns_a_rejection_into_a_retry(relay, sender_app, fake_tikto
 
 
 def test_metrics_and_logs(relay, sender_app, fake_tiktok, powertools_stdout):
-    from tests.integration.conftest import json_lines
+    from tests.support import json_lines
 
     fake_tiktok.reject_events({"order-2"})
     run(sender_app, [record("m1", request_of(purchase("order-1"))), record("m2", request_of(purchase("order-2")))])

@@ -10,7 +10,7 @@ import time
 
 import urllib3
 
-from tests.conftest import clean_env, console_script
+from tests.support import clean_env, console_script
 from tiktok_relay.local.apigw import shopify_headers
 
 SECRET = "serve-test-secret"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 PACKAGE = ROOT / "layers" / "tiktok_relay" / "tiktok_relay"
 HANDLERS = sorted((ROOT / "functions").glob("*/app.py"))
 

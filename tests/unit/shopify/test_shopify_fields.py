@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from datetime import UTC
 
 import pytest
-from shopify_helpers import NOW, SHOP, assert_no_pii, load, one, order, run, sha
+
+from tests.support.shopify import NOW, SHOP, assert_no_pii, load, one, order, run, sha
 
 # --- event_time ------------------------------------------------------------------------------------
 
@@ -61,9 +63,9 @@ def test_far_future_timestamp_is_clamped_to_now_with_a_warning():
 
 
 def test_slightly_future_timestamp_within_five_minutes_is_kept():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    soon = datetime.fromtimestamp(NOW + 240, tz=timezone.utc).isoformat()
+    soon = datetime.fromtimestamp(NOW + 240, tz=UTC).isoformat()
     result = run("orders/paid", order(processed_at=soon))
     assert result.events[0].event_time == NOW + 240 and result.warnings == []
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from shopify_helpers import NOW, SHOP, assert_no_pii, load, one, order, run
 
+from tests.support.shopify import NOW, SHOP, assert_no_pii, load, one, order, run
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES
 from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
 from tiktok_relay.sources.shopify.mapping.assemble import _build_event
@@ -237,7 +237,7 @@ def test_emoji_and_rtl_text_is_kept_in_clear_fields_and_hashed_in_names():
     payload["billing_address"].update(first_name="Zoë 🙂", last_name="אבגד", city="Zürich")
     wire = one("orders/paid", payload)
     assert wire["properties"]["contents"][0]["content_name"] == "شاي أخضر 🍵 with 𝔘𝔫𝔦𝔠𝔬𝔡𝔢"
-    from shopify_helpers import sha
+    from tests.support.shopify import sha
 
     assert wire["user"]["first_name"] == sha("zoë") and wire["user"]["last_name"] == sha("אבגד")
     assert wire["user"]["city"] == "zürich"

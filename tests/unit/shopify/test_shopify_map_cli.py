@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from shopify_helpers import PII_VALUES, SHOPIFY_FIXTURES, assert_no_pii, load, order, sha
 
-from tests.conftest import clean_env, console_script
+from tests.support import clean_env, console_script
+from tests.support.shopify import PII_VALUES, SHOPIFY_FIXTURES, assert_no_pii, load, order, sha
 from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 

@@ -12,8 +12,8 @@ import random
 
 import phonenumbers
 import pytest
-from shopify_helpers import sha
 
+from tests.support.shopify import sha
 from tiktok_relay.sources.shopify.mapping.user import _hash_phones
 from tiktok_relay.tiktok import normalize
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from shopify_helpers import order, run
 
+from tests.support.shopify import order, run
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.sources.shopify.mapping import MappingResult, to_request_body
 from tiktok_relay.tiktok.models import TrackRequest

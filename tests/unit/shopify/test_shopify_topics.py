@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from shopify_helpers import NOW, assert_no_pii, load, one, order, run
 
+from tests.support.shopify import NOW, assert_no_pii, load, one, order, run
 from tiktok_relay.sources.shopify.mapping import MappingResult
 from tiktok_relay.tiktok.models import Event
 

@@ -14,7 +14,7 @@ from tiktok_relay.errors import TikTokRelayError
 
 if TYPE_CHECKING:
     from tiktok_relay.pipeline.messages import DeadLetter
-    from tiktok_relay.sources.shopify.mapping import MappingResult
+    from tiktok_relay.sources.common.result import MappingResult
     from tiktok_relay.tiktok.models import Envelope
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from tiktok_relay.errors import DeliveryRejected, SignatureError
 from tiktok_relay.pipeline.ports import Delivery, SecretSource
+from tiktok_relay.sources.common.result import MappingResult
 from tiktok_relay.sources.common.signing import parse_secrets
-from tiktok_relay.sources.shopify.mapping import MappingResult, map_webhook
+from tiktok_relay.sources.shopify.mapping import envelope_for, map_webhook
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 from tiktok_relay.sources.shopify.signature import verify_shopify_signature
 from tiktok_relay.tiktok.models import Envelope
@@ -60,5 +61,4 @@ class ShopifySource:
         return map_webhook(delivery.topic, payload, delivery.shop, self._settings, now=now)
 
     def envelope(self, delivery: Delivery) -> Envelope:
-        return Envelope(event_source="web", event_source_id=self._pixel_id,
-                        test_event_code=self._settings.test_event_code)
+        return envelope_for(pixel_id=self._pixel_id, test_event_code=self._settings.test_event_code)

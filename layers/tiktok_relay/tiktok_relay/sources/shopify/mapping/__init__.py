@@ -33,7 +33,8 @@ stable id the delivery is skipped: an event without one could be counted twice.
 
 from __future__ import annotations
 
-from tiktok_relay.sources.shopify.mapping.assemble import MappingResult, map_webhook, to_request_body
+from tiktok_relay.sources.common.result import MappingResult
+from tiktok_relay.sources.shopify.mapping.assemble import envelope_for, map_webhook, to_request_body
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 
-__all__ = ["ACCEPTED_CURRENCIES", "MappingResult", "map_webhook", "to_request_body"]
+__all__ = ["ACCEPTED_CURRENCIES", "MappingResult", "envelope_for", "map_webhook", "to_request_body"]

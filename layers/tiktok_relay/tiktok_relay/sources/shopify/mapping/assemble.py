@@ -4,40 +4,22 @@ refuse a delivery, and the request body."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from tiktok_relay.errors import ConfigurationError, EventValidationError
+from tiktok_relay.sources.common.result import MappingResult
 from tiktok_relay.sources.common.timing import event_time
 from tiktok_relay.sources.shopify.mapping.identity import event_id_for, time_fields
 from tiktok_relay.sources.shopify.mapping.page import page_block
 from tiktok_relay.sources.shopify.mapping.properties import properties_block
 from tiktok_relay.sources.shopify.mapping.user import user_block
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
-from tiktok_relay.tiktok.models import Event
+from tiktok_relay.tiktok.models import Envelope, Event
 
 # The kind of payload each topic family carries (orders/paid -> an order).
 _KINDS = {"orders": "order", "checkouts": "checkout", "carts": "cart", "customers": "customer"}
 # The states Shopify sends; a reason quotes only these (anything else could be anything).
 _CUSTOMER_STATES = ("enabled", "disabled", "invited", "declined")
-
-
-@dataclass(frozen=True)
-class MappingResult:
-    """What one webhook delivery becomes.
-
-    events:   validated Events API events (empty when nothing is sent)
-    reason:   why nothing is sent, when `events` is empty
-    warnings: what was dropped or adjusted, naming fields only, never values
-    """
-
-    events: list[Event] = field(default_factory=list)
-    reason: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def sent(self) -> bool:
-        return bool(self.events)
 
 
 def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySettings, *, now: int) -> MappingResult:
@@ -49,18 +31,18 @@ def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySe
     return _map(topic, payload, shop_domain, settings, int(now), [])
 
 
-def to_request_body(result: MappingResult, *, pixel_id: str, test_event_code: str | None) -> dict[str, Any]:
-    """The Events API request body (wire dict) for `result`; `data` is [] when nothing is sent.
-
-    `map`, the Lambda receiver and the local replay all build the body here.
-    """
+def envelope_for(*, pixel_id: str, test_event_code: str | None) -> Envelope:
+    """Where a Shopify delivery's events go: web events of the pixel, as test events if a code is set."""
     if not isinstance(pixel_id, str) or not pixel_id.strip():
         raise ConfigurationError("TIKTOK_PIXEL_ID is not set; it is your pixel code (event_source_id)")
-    body: dict[str, Any] = {"event_source": "web", "event_source_id": pixel_id.strip()}
-    if isinstance(test_event_code, str) and test_event_code.strip():
-        body["test_event_code"] = test_event_code.strip()
-    body["data"] = [event.wire() for event in result.events]
-    return body
+    return Envelope(event_source="web", event_source_id=pixel_id, test_event_code=test_event_code)
+
+
+def to_request_body(result: MappingResult, *, pixel_id: str, test_event_code: str | None) -> dict[str, Any]:
+    """The Events API request body (wire dict) for `result`; `data` is [] when nothing is sent:
+    what `map` prints, the same body the receiver queues."""
+    envelope = envelope_for(pixel_id=pixel_id, test_event_code=test_event_code)
+    return {**envelope.header(), "data": [event.wire() for event in result.events]}
 
 
 def _map(topic: Any, payload: Any, shop_domain: Any, settings: ShopifySettings, now: int,

@@ -9,13 +9,13 @@ dependencies not in the layer are the ones the public Powertools layer brings
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import pytest
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 LAYER_REQUIREMENTS = ROOT / "layers" / "tiktok_relay" / "requirements.txt"
 PYPROJECT = ROOT / "pyproject.toml"
 # Provided on Lambda by the public Powertools layer (template.yaml's PowertoolsLayerArn).

@@ -31,11 +31,11 @@ import jmespath
 import pytest
 import yaml
 
+from tests.support import ROOT
 from tiktok_relay.local.apigw import WEBHOOK_PATH, shopify_event
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.sources.shopify.receiver import IDEMPOTENCY_KEY_PATH, WEBHOOK_ID_HEADER
 
-ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 PACKAGE = ROOT / "layers" / "tiktok_relay" / "tiktok_relay"
 EVENT_FILES = sorted((ROOT / "events" / "shopify").glob("*.json"))

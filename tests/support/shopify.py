@@ -12,7 +12,7 @@ from pathlib import Path
 from tiktok_relay.sources.shopify.mapping import MappingResult, map_webhook
 from tiktok_relay.sources.shopify.settings import ShopifySettings, parse_topic_events
 
-SHOPIFY_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "shopify"
+SHOPIFY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
 NOW = 1_714_700_000  # 2024-05-03T01:33:20Z, after every fixture's timestamps
 SHOP = "tea-shop.myshopify.com"
 

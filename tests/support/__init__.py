@@ -1,0 +1,52 @@
+"""Helpers the tests share (the conftest modules hold only fixtures). Nothing here reads
+outside the repository: a user's clone has no ../shared."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+EVENTS = ROOT / "events"
+
+
+def load_fixture(name: str):
+    """A JSON file from tests/fixtures."""
+    return json.loads((FIXTURES / name).read_text())
+
+
+def event_file(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+def json_lines(text: str) -> list[dict]:
+    """Powertools writes one JSON document per line (logs and EMF metrics) to stdout."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+def console_script() -> list[str]:
+    """The installed `tiktok-relay` command (next to this interpreter), else `python -m`."""
+    script = Path(sys.executable).with_name("tiktok-relay")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("tiktok-relay")
+    return [found] if found else [sys.executable, "-m", "tiktok_relay"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without the developer's TIKTOK_* and SHOPIFY_* settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "SHOPIFY_"))}
+    env.update(extra)
+    return env
