@@ -1,4 +1,4 @@
-"""The `tiktok-relay` console script, run for real in a subprocess: build, send, fake-tiktok."""
+"""The `tiktok-relay` console script, run for real in a subprocess: build, send, fake-tiktok, fake-shopify."""
 
 from __future__ import annotations
 
@@ -311,3 +311,24 @@ def test_fake_tiktok_on_a_busy_port_is_a_usage_error():
         proc = run(["fake-tiktok", "--port", str(port)], env=clean_env())
     assert proc.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}".encode() in proc.stderr
+
+
+# --- fake-shopify -------------------------------------------------------------------------------------------
+
+
+def test_fake_shopify_command_serves_the_admin_api_that_register_calls():
+    port = free_port()
+    proc = subprocess.Popen(console_script() + ["fake-shopify", "--port", str(port), "--token", "shpat_cli"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    try:
+        wait_until_listening(proc, port)
+        result = run(["register", "shopify", "--shop", "demo.myshopify.com", "--topics", "orders/paid",
+                      "--url", "https://abc.execute-api.us-east-1.amazonaws.com/webhooks/shopify"],
+                     env=clean_env(SHOPIFY_ADMIN_BASE_URL=f"http://127.0.0.1:{port}",
+                                   SHOPIFY_ADMIN_ACCESS_TOKEN="shpat_cli"))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(b"created ORDERS_PAID -> https://abc.execute-api")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert f"export SHOPIFY_ADMIN_BASE_URL=http://127.0.0.1:{port}" in err.decode()

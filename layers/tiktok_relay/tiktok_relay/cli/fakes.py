@@ -7,13 +7,19 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 
 from tiktok_relay.cli.common import EXIT_OK, fail
 from tiktok_relay.testing.local_server import LocalServer
 
 
-def _serve(fake: LocalServer, banner: str) -> int:
-    print(banner, file=sys.stderr, flush=True)
+def _serve(start: Callable[[], LocalServer], port: int, banner: Callable[[LocalServer], str]) -> int:
+    """Start a fake on `port`, say how to use it, and serve until Ctrl-C."""
+    try:
+        fake = start()
+    except OSError as exc:
+        return fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}")
+    print(banner(fake), file=sys.stderr, flush=True)
     try:
         fake.serve_forever()
     except KeyboardInterrupt:
@@ -30,25 +36,20 @@ def run_fake_tiktok(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(body, separators=(",", ":")) + "\n")
         sys.stdout.flush()
 
-    try:
-        fake = FakeTikTok(token, port=args.port, on_accept=show)
-    except OSError as exc:
-        return fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
-    return _serve(fake, f"fake TikTok Events API listening on {fake.base_url}\n"
-                        f"  export TIKTOK_API_BASE_URL={fake.base_url}\n"
-                        f"  export TIKTOK_ACCESS_TOKEN={token}\n"
-                        "accepted requests are printed on stdout, one JSON line each; Ctrl-C stops")
+    return _serve(lambda: FakeTikTok(token, port=args.port, on_accept=show), args.port,
+                  lambda fake: f"fake TikTok Events API listening on {fake.base_url}\n"
+                               f"  export TIKTOK_API_BASE_URL={fake.base_url}\n"
+                               f"  export TIKTOK_ACCESS_TOKEN={token}\n"
+                               "accepted requests are printed on stdout, one JSON line each; Ctrl-C stops")
 
 
 def run_fake_shopify(args: argparse.Namespace) -> int:
     from tiktok_relay.testing.fake_shopify_admin import DEFAULT_SCOPES, DEFAULT_TOKEN, FakeShopifyAdmin
 
     scopes = DEFAULT_SCOPES if args.scopes is None else [s.strip() for s in args.scopes.split(",") if s.strip()]
-    try:
-        fake = FakeShopifyAdmin(args.token or DEFAULT_TOKEN, scopes=scopes, page_size=args.page_size, port=args.port)
-    except OSError as exc:
-        return fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
-    return _serve(fake, f"fake Shopify Admin API listening on {fake.base_url}\n"
-                        f"  export SHOPIFY_ADMIN_BASE_URL={fake.base_url}\n"
-                        f"  export SHOPIFY_ADMIN_ACCESS_TOKEN={fake.access_token}\n"
-                        "Ctrl-C stops")
+    token = args.token or DEFAULT_TOKEN
+    return _serve(lambda: FakeShopifyAdmin(token, scopes=scopes, page_size=args.page_size, port=args.port), args.port,
+                  lambda fake: f"fake Shopify Admin API listening on {fake.base_url}\n"
+                               f"  export SHOPIFY_ADMIN_BASE_URL={fake.base_url}\n"
+                               f"  export SHOPIFY_ADMIN_ACCESS_TOKEN={token}\n"
+                               "Ctrl-C stops")
