@@ -1,56 +1,9 @@
-"""Sender Lambda: SQS batches -> TikTok Events API, with partial batch responses.
+"""Sender Lambda entry point (template.yaml: CodeUri functions/sender/, Handler app.lambda_handler).
 
-Only wiring lives here: Powertools logs, traces and metrics around the library's QueueSender
-(tiktok_relay/pipeline/send.py), which gathers the batch's events into requests of at most
-1000 and dead-letters what TikTok refuses for good. Records that failed transiently are
-reported in the documented partial batch response (`batchItemFailures`), so SQS redelivers
-only those.
+The handler itself is tiktok_relay/handlers/sender.py, in the relay's layer, so that
+`tiktok-relay replay` and `serve` run this very code from an installed package too.
 """
 
-from __future__ import annotations
+from tiktok_relay.handlers.sender import lambda_handler
 
-import gc
-
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from tiktok_relay.pipeline import runtime
-from tiktok_relay.pipeline.send import BatchReport, deadline_from
-
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
-
-
-# What is alive now (Powertools, pydantic, the library: ~100k objects) lives as long as the
-# container. Freezing it keeps the cyclic collector from walking all of it again in every full
-# collection (about 50 ms each, several per busy invocation); runtime.py does the same after
-# building the receiver and sender on the first invocation.
-gc.freeze()
-
-
-@tracer.capture_method
-def send(records: list[dict], context: LambdaContext) -> BatchReport:
-    report = runtime.sender().send_batch(records, deadline=deadline_from(context))
-    for name, value in (("EventsSent", report.delivered), ("EventsRejected", report.rejected),
-                        ("EventsDeadLettered", report.dead_lettered), ("EventsRetried", report.failed),
-                        ("MalformedMessages", report.malformed), ("TikTokRequests", report.requests_sent)):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    for seconds in report.tiktok_latencies:
-        metrics.add_metric(name="TikTokLatency", unit=MetricUnit.Milliseconds, value=round(seconds * 1000, 1))
-    for problem in report.problems:  # event ids, codes and TikTok's messages; no customer data
-        logger.warning(problem)
-    logger.info("batch sent", extra={"records": report.records, "events": report.events,
-                                     "delivered": report.delivered, "dead_lettered": report.dead_lettered,
-                                     "to_retry": len(report.retry_message_ids)})
-    return report
-
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    # Even when every record must be retried, they are all reported as item failures rather
-    # than failing the invocation: SQS redelivers the same way, and this invocation's metrics flush.
-    return send(event.get("Records") or [], context).batch_item_failures()
+__all__ = ["lambda_handler"]

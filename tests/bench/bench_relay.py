@@ -5,7 +5,7 @@
     .venv/bin/python tests/bench/bench_relay.py --only cold --profile   # where a cold start goes
 
 What is measured (each part in fresh processes of its own, started from here):
-  warm    the real receiver handler (functions/receiver/app.py via pipeline/local.load_handler:
+  warm    the real receiver handler (tiktok_relay.handlers.receiver, what functions/receiver/app.py runs:
           Powertools resolver, Logger, Tracer, Metrics, idempotency) invoked in process with
           signed API Gateway v2 events of 1-, 10- and 250-item orders, a fresh webhook id each
           time, a queue that does nothing and the in-memory idempotency store: no network I/O
@@ -23,7 +23,7 @@ What is measured (each part in fresh processes of its own, started from here):
           credentials; never AWS; `moto[server]` is in the dev extras). Environment as
           template.yaml sets it; LAMBDA_TASK_ROOT is unset on both sides, so Powertools' Tracer
           disables itself on both. Wall time from spawn, and the child's CPU time.
-  sender  the real sender handler (functions/sender/app.py, BatchProcessor, TikTokClient over
+  sender  the real sender handler (tiktok_relay.handlers.sender, BatchProcessor, TikTokClient over
           urllib3) in one process, the fake TikTok (testing/fake_tiktok.py, checking requests as
           TikTok does, without keeping copies) in another on 127.0.0.1; SQS records as the
           receiver writes them (one 10-item order each, a distinct event id each); batches of 100
@@ -66,7 +66,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 LAYER_SOURCE = ROOT / "layers" / "tiktok_relay"
 RECEIVER_APP = ROOT / "functions" / "receiver" / "app.py"
-SENDER_APP = ROOT / "functions" / "sender" / "app.py"
 BARE_APP = HERE / "bare_receiver.py"
 COLD_DRIVER = HERE / "lambda_cold_start.py"
 FIXTURE = ROOT / "tests" / "fixtures" / "shopify" / "order_paid_gb_10_items.json"
@@ -237,7 +236,6 @@ def worker_warm(quick: bool) -> dict:
     from aws_lambda_powertools import Logger, Metrics, Tracer
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-    from tiktok_relay.local.harness import load_handler
     from tiktok_relay.local.lambda_context import FakeLambdaContext
     from tiktok_relay.local.memory import MemoryIdempotencyStore
     from tiktok_relay.pipeline import runtime
@@ -259,7 +257,7 @@ def worker_warm(quick: bool) -> dict:
     source = ShopifySource(secrets=StaticSecret(SECRET), settings=ShopifySettings.from_env({}), pixel_id=PIXEL)
     receiver = Receiver(source=source, queue=queue, idempotency_store=RemoteLikeStore())
     runtime.install(receiver=receiver)
-    app = load_handler(RECEIVER_APP, "bench_relay_receiver_app")
+    from tiktok_relay.handlers import receiver as app
     context = FakeLambdaContext(function_name="receiver", timeout_seconds=10)
 
     # Baseline 1: a bare Powertools handler, same decorators, a route that does nothing.
@@ -561,7 +559,6 @@ def fake_tiktok_process():
 def worker_sender(quick: bool) -> dict:
     quiet_stdout()
     from tiktok_relay.config import TikTokSettings
-    from tiktok_relay.local.harness import load_handler
     from tiktok_relay.local.lambda_context import FakeLambdaContext
     from tiktok_relay.local.memory import MemoryDeadLetters, MemoryQueue
     from tiktok_relay.pipeline import runtime
@@ -618,7 +615,7 @@ def worker_sender(quick: bool) -> dict:
                               api_version=TikTokSettings.DEFAULT_API_VERSION)
     runtime.install(sender=QueueSender(client=runtime.client_factory(settings, StaticSecret(TOKEN)),
                                        dead_letters=MemoryDeadLetters(), on_report=count))
-    app = load_handler(SENDER_APP, "bench_relay_sender_app")
+    from tiktok_relay.handlers import sender as app
     pool = shared_pool()
 
     # Capture the bytes the sender posts, for the baseline (a pool that records, then forwards).

@@ -54,6 +54,9 @@ ENV_SOURCES = [
     PACKAGE / "pipeline" / "aws.py",
     PACKAGE / "pipeline" / "receive.py",
     PACKAGE / "pipeline" / "send.py",
+    PACKAGE / "handlers" / "__init__.py",
+    PACKAGE / "handlers" / "receiver.py",
+    PACKAGE / "handlers" / "sender.py",
     ROOT / "functions" / "receiver" / "app.py",
     ROOT / "functions" / "sender" / "app.py",
 ]
@@ -721,8 +724,21 @@ def test_the_idempotency_key_is_the_webhook_id(name, event):
 
 @pytest.fixture(scope="module")
 def receiver_module(_loaded_template):
-    path, _ = handler_path(_loaded_template, RECEIVER)
-    return import_handler_module(path)
+    """The module whose lambda_handler the template's receiver entry point hands to Lambda."""
+    path, attribute = handler_path(_loaded_template, RECEIVER)
+    return sys.modules[getattr(import_handler_module(path), attribute).__module__]
+
+
+@pytest.mark.parametrize("fn", [RECEIVER, SENDER])
+def test_the_entry_points_hand_lambda_the_packaged_handlers(_loaded_template, fn):
+    """functions/*/app.py only re-export: Lambda runs the very code `replay`, `serve` and the
+    installed package run (tiktok_relay.handlers)."""
+    path, attribute = handler_path(_loaded_template, fn)
+    handler = getattr(import_handler_module(path), attribute)
+    module = sys.modules[handler.__module__]
+    assert module.__name__ == f"tiktok_relay.handlers.{'receiver' if fn == RECEIVER else 'sender'}"
+    assert Path(module.__file__).is_relative_to(PACKAGE)
+    assert len(path.read_text().splitlines()) < 15, f"{path} holds more than an entry point"
 
 
 @pytest.mark.parametrize(("name", "event"), EVENTS, ids=[name for name, _ in EVENTS])
@@ -935,12 +951,13 @@ def powertools_layer_stand_in(python313: str) -> Path:
 IMPORT_CHECK = r"""
 import importlib, importlib.util, json, os, pkgutil, sys
 layer, handlers = sys.argv[1], json.loads(sys.argv[2])
-loaded = {}
+loaded, handler_files = {}, {}
 for fn, (path, attribute) in handlers.items():
     spec = importlib.util.spec_from_file_location("handler_" + fn, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     loaded[fn] = callable(getattr(module, attribute, None))
+    handler_files[fn] = sys.modules[getattr(module, attribute).__module__].__file__
 # What the first invocation builds, from an environment like the template's.
 from tiktok_relay.pipeline import runtime
 env = {"TIKTOK_PIXEL_ID": "CPIXEL", "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
@@ -958,7 +975,7 @@ import phonenumbers, pydantic, urllib3, aws_lambda_powertools
 files = {m: sys.modules[m].__file__ for m in ("tiktok_relay", "phonenumbers", "urllib3", "pydantic",
                                               "aws_lambda_powertools", "tiktok_relay.pipeline.runtime",
                                               "tiktok_relay.sources.shopify.mapping")}
-print(json.dumps({"modules": modules, "handlers": loaded, "files": files, "version": list(sys.version_info[:2]),
+print(json.dumps({"modules": modules, "handlers": loaded, "handler_files": handler_files, "files": files, "version": list(sys.version_info[:2]),
                   "built": built, "tooling": tooling,
                   "phonenumbers": phonenumbers.format_number(phonenumbers.parse("+442083661177"),
                                                              phonenumbers.PhoneNumberFormat.E164)}))
@@ -989,6 +1006,9 @@ def test_built_layer_imports_as_lambda_would(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["version"] == [3, 13]
     assert result["handlers"] == {RECEIVER: True, SENDER: True}
+    # The entry points hand Lambda the handler modules of the layer (what replay and serve run too).
+    for fn, name in ((RECEIVER, "receiver.py"), (SENDER, "sender.py")):
+        assert Path(result["handler_files"][fn]) == layer / "tiktok_relay" / "handlers" / name
     # Loading both handlers and building the receiver and sender loads no local tool or fake.
     assert result["built"] == ["Receiver", "QueueSender"]
     assert result["tooling"] == []

@@ -1,5 +1,6 @@
 """Fixtures for the Lambda handlers: AWS through moto, TikTok through the fake, the real
-Powertools handlers loaded from functions/*/app.py with a fake Lambda context."""
+Powertools handlers (tiktok_relay.handlers, what functions/*/app.py hand to Lambda) with a
+fake Lambda context."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import json
 
 import pytest
 
-from tests.support import ROOT
 from tests.support.aws import LOCAL_WEBHOOK_SECRET, PIXEL_ID, SHOPIFY_SECRET_NAME, TIKTOK_SECRET_NAME, Aws
 
 
@@ -71,16 +71,16 @@ def relay(aws, fake_tiktok, monkeypatch):
 
 @pytest.fixture(scope="session")
 def receiver_app():
-    from tiktok_relay.local.harness import load_handler
+    from tiktok_relay.handlers import receiver
 
-    return load_handler(ROOT / "functions" / "receiver" / "app.py", "tiktok_relay_receiver_app")
+    return receiver
 
 
 @pytest.fixture(scope="session")
 def sender_app():
-    from tiktok_relay.local.harness import load_handler
+    from tiktok_relay.handlers import sender
 
-    return load_handler(ROOT / "functions" / "sender" / "app.py", "tiktok_relay_sender_app")
+    return sender
 
 
 class _CurrentStdout:

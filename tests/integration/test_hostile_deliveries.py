@@ -1,4 +1,4 @@
-"""Hostile and broken Shopify deliveries through the real receiver handler (functions/receiver/app.py).
+"""Hostile and broken Shopify deliveries through the real receiver handler (tiktok_relay/handlers/receiver.py).
 
 The corpus is tests/fixtures/hostile_corpus.py. Each delivery must get its documented status
 (401 / 400 / 200 ignored / 202 queued), never a 5xx or an exception, put nothing on the queue
@@ -589,7 +589,7 @@ def test_the_template_never_logs_whole_events():
 
     template = (ROOT / "template.yaml").read_text()
     assert "POWERTOOLS_LOGGER_LOG_EVENT" not in template
-    assert "log_event=True" not in (ROOT / "functions" / "receiver" / "app.py").read_text()
+    assert "log_event=True" not in (ROOT / "layers/tiktok_relay/tiktok_relay/handlers/receiver.py").read_text()
 
 
 def test_an_email_in_the_landing_pages_query_is_not_sent_in_clear(receiver_app, relay):

@@ -13,10 +13,16 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tiktok_relay.errors import ConfigurationError
+
+# A pixel code is letters and digits (template.yaml's AllowedPattern for TikTokPixelId; a test
+# keeps the two equal). Checked wherever one comes in, so "C123 456" is refused before sending.
+PIXEL_ID_PATTERN = "^[A-Za-z0-9]+$"
+_PIXEL_ID = re.compile(PIXEL_ID_PATTERN)
 
 
 def env_value(env: Mapping[str, str], name: str) -> str | None:
@@ -35,15 +41,28 @@ def require(env: Mapping[str, str], name: str, purpose: str) -> str:
     return value
 
 
-def phone_region_from_env(env: Mapping[str, str]) -> str | None:
-    """TIKTOK_PHONE_REGION, checked now: a typo would otherwise silently disable the default region."""
-    region = env_value(env, "TIKTOK_PHONE_REGION")
+def check_phone_region(region: str | None, name: str) -> str | None:
+    """`region` unchanged if it is a region code libphonenumber knows; else ConfigurationError
+    naming `name` (the variable or flag it came from). A typo would otherwise silently disable
+    the default region, or be blamed on every phone number."""
     if region is not None:
         from tiktok_relay.tiktok.phones import normalize_region
 
         if normalize_region(region) is None:
-            raise ConfigurationError("TIKTOK_PHONE_REGION must be an ISO 3166-1 alpha-2 region code such as US")
+            raise ConfigurationError(f"{name} must be an ISO 3166-1 alpha-2 region code such as US")
     return region
+
+
+def check_pixel_id(pixel_id: str | None, name: str) -> str | None:
+    """`pixel_id` unchanged if it looks like a pixel code; else ConfigurationError naming `name`."""
+    if pixel_id is not None and not _PIXEL_ID.match(pixel_id):
+        raise ConfigurationError(f"{name} must be a pixel code: letters and digits only, as Events Manager shows it")
+    return pixel_id
+
+
+def phone_region_from_env(env: Mapping[str, str]) -> str | None:
+    """TIKTOK_PHONE_REGION, checked now."""
+    return check_phone_region(env_value(env, "TIKTOK_PHONE_REGION"), "TIKTOK_PHONE_REGION")
 
 
 @dataclass(frozen=True)
@@ -69,7 +88,7 @@ class TikTokSettings:
             raise ConfigurationError("TIKTOK_API_BASE_URL must be an http(s) URL")
         return cls(
             access_token=env_value(env, "TIKTOK_ACCESS_TOKEN"),
-            pixel_id=env_value(env, "TIKTOK_PIXEL_ID"),
+            pixel_id=check_pixel_id(env_value(env, "TIKTOK_PIXEL_ID"), "TIKTOK_PIXEL_ID"),
             api_version=version,
             test_event_code=env_value(env, "TIKTOK_TEST_EVENT_CODE"),
             base_url=base_url,
@@ -84,7 +103,10 @@ class TikTokSettings:
             )
         return self.access_token
 
-    def require_pixel(self) -> str:
+    def require_pixel(self, *, alternative: str | None = None) -> str:
+        """The pixel code; ConfigurationError when unset. `alternative` names another way to give
+        it (a command's flag), mentioned only where it exists."""
         if not self.pixel_id:
-            raise ConfigurationError("TIKTOK_PIXEL_ID is not set (or pass --pixel-id); it is your pixel code")
+            also = f" and no {alternative} was given" if alternative else ""
+            raise ConfigurationError(f"TIKTOK_PIXEL_ID is not set{also}; it is your pixel code (TikTok Events Manager)")
         return self.pixel_id

@@ -6,6 +6,7 @@ Commands (their names, flags and output shapes are relied upon; keep them):
     fake-tiktok serve the fake Events API on 127.0.0.1
     fake-shopify serve the fake Shopify Admin API on 127.0.0.1 (what `register` calls)
     map         a Shopify webhook payload -> the request body it becomes
+    sign        a webhook payload -> a signed API Gateway event for `replay`, or a curl command
     register    subscribe a shop's webhooks to the deployed URL (or print shopify.app.toml)
     replay      run events/ files through receiver -> queue -> sender, like Lambda, without Docker
     serve       the receiver over HTTP on localhost, like `sam local start-api`
@@ -18,47 +19,117 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import textwrap
 import time
 from collections.abc import Callable
 
+from tiktok_relay import __version__
 from tiktok_relay.cli.build import add_options as add_build_options
 from tiktok_relay.cli.common import fail
 
+# What each variable means, for the "environment:" part of each command's --help.
+ENVIRONMENT = {
+    "TIKTOK_ACCESS_TOKEN": "Events API access token",
+    "TIKTOK_PIXEL_ID": "pixel code, sent as event_source_id (letters and digits)",
+    "TIKTOK_TEST_EVENT_CODE": "send everything as TikTok test events with this code",
+    "TIKTOK_PHONE_REGION": "region (e.g. US) for phone numbers without +country code",
+    "TIKTOK_API_BASE_URL": "Events API base (default https://business-api.tiktok.com/open_api)",
+    "TIKTOK_API_VERSION": "Events API version in the URL (default v1.3)",
+    "SHOPIFY_WEBHOOK_SECRET": "webhook secret(s), comma-separated (default: the local development secret)",
+    "SHOPIFY_TOPIC_EVENTS": "overrides of the topic table, e.g. orders/create=Purchase",
+    "SHOPIFY_CURRENCY": "shop (default) or presentment",
+    "SHOPIFY_CONTENT_ID": "line-item fields for content_id (default variant_id,product_id,sku)",
+    "SHOPIFY_ADMIN_ACCESS_TOKEN": "Admin API access token (instead of --access-token)",
+    "SHOPIFY_ADMIN_BASE_URL": "replaces https://SHOP, e.g. the fake Admin API's URL",
+}
+_BUILD_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION")
+_MAPPING_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
+                "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID")
+_LOCAL_ENV = ("SHOPIFY_WEBHOOK_SECRET", *_MAPPING_ENV,
+              "TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION")
+COMMAND_ENVIRONMENT = {
+    "build": _BUILD_ENV,
+    "send": ("TIKTOK_ACCESS_TOKEN", *_BUILD_ENV, "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION"),
+    "fake-tiktok": ("TIKTOK_ACCESS_TOKEN",),
+    "fake-shopify": (),
+    "map": _MAPPING_ENV,
+    "sign": ("SHOPIFY_WEBHOOK_SECRET",),
+    "register": ("SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL", "SHOPIFY_TOPIC_EVENTS"),
+    "replay": _LOCAL_ENV,
+    "serve": _LOCAL_ENV,
+}
+_NOTES = {
+    "fake-tiktok": "TIKTOK_ACCESS_TOKEN here is the token the fake accepts (default fake-tiktok-token).",
+    "replay": "Without --live everything goes to the embedded fake TikTok, whatever the environment holds; "
+              "TIKTOK_ACCESS_TOKEN, TIKTOK_API_BASE_URL and TIKTOK_API_VERSION are read only with --live.",
+    "serve": "Without --live everything goes to the embedded fake TikTok, whatever the environment holds; "
+             "TIKTOK_ACCESS_TOKEN, TIKTOK_API_BASE_URL and TIKTOK_API_VERSION are read only with --live, "
+             "which also requires SHOPIFY_WEBHOOK_SECRET.",
+}
+
+
+def _epilog(command: str) -> str:
+    names = COMMAND_ENVIRONMENT[command]
+    lines = ["environment:"] + [f"  {name:<28}{ENVIRONMENT[name]}" for name in names] if names else \
+        ["environment: none"]
+    if command in _NOTES:
+        lines += ["", *textwrap.wrap(_NOTES[command], 78)]
+    return "\n".join(lines)
+
+
+def _command(commands, name: str, help_text: str, *, env_key: str | None = None) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=help_text, description=help_text, epilog=_epilog(env_key or name),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tiktok-relay", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tiktok-relay", description=__doc__.split("\n\n")[0],
+                                     epilog="`tiktok-relay COMMAND --help` says what each command takes and reads.")
+    parser.add_argument("--version", action="version", version=f"tiktok-relay {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = commands.add_parser("build", help="NDJSON events -> NDJSON request bodies (hashed)")
+    build = _command(commands, "build", "NDJSON events -> NDJSON request bodies (hashed)")
     add_build_options(build)
     build.set_defaults(run="build:run_build")
 
-    send = commands.add_parser("send", help="build, post to TikTok and print a summary")
+    send = _command(commands, "send", "build, post to TikTok and print a summary")
     add_build_options(send)
     send.set_defaults(run="build:run_send")
 
-    fake = commands.add_parser("fake-tiktok", help="serve a fake Events API on 127.0.0.1")
-    fake.add_argument("--port", type=int, default=8765)
+    fake = _command(commands, "fake-tiktok", "serve a fake Events API on 127.0.0.1")
+    fake.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
     fake.set_defaults(run="fakes:run_fake_tiktok")
 
-    shop = commands.add_parser("fake-shopify", help="serve a fake Shopify Admin GraphQL API on 127.0.0.1")
-    shop.add_argument("--port", type=int, default=8766)
+    shop = _command(commands, "fake-shopify", "serve a fake Shopify Admin GraphQL API on 127.0.0.1")
+    shop.add_argument("--port", type=int, default=8766, help="port on 127.0.0.1 (default 8766)")
     shop.add_argument("--token", help="the access token it accepts (default shpat_fake_admin_token)")
     shop.add_argument("--scopes", help="granted access scopes, comma-separated (default read_orders,read_customers)")
-    shop.add_argument("--page-size", type=int, default=100, help="subscriptions per page")
+    shop.add_argument("--page-size", type=int, default=100, help="subscriptions per page (default 100)")
     shop.set_defaults(run="fakes:run_fake_shopify")
 
-    mapping = commands.add_parser("map", help="show the request a store webhook payload becomes")
-    mapping.add_argument("--platform", required=True, choices=("shopify",))
+    mapping = _command(commands, "map", "show the request a store webhook payload becomes")
+    mapping.add_argument("--platform", required=True, choices=_platforms(), help="the store platform")
     mapping.add_argument("--topic", required=True, help="webhook topic, e.g. orders/paid")
-    mapping.add_argument("--shop-domain", default="example.myshopify.com")
-    mapping.add_argument("file", metavar="FILE", help="the webhook's JSON body")
+    mapping.add_argument("--shop-domain", default="example.myshopify.com",
+                         help="the shop's myshopify.com domain (default example.myshopify.com)")
+    mapping.add_argument("file", metavar="FILE", help="the webhook's JSON body (- for stdin)")
     mapping.set_defaults(run="map:run_map")
 
-    register = commands.add_parser("register", help="subscribe store webhooks to the deployed URL")
+    sign = _command(commands, "sign", "sign a webhook payload: an API Gateway event for replay, or a curl command")
+    sign.add_argument("--platform", required=True, choices=_platforms(), help="the store platform")
+    sign.add_argument("--topic", required=True, help="webhook topic, e.g. orders/paid")
+    sign.add_argument("--shop-domain", help="the shop's myshopify.com domain (default example.myshopify.com)")
+    sign.add_argument("--webhook-id", metavar="ID",
+                      help="the delivery's webhook id (default: a new one; the same id again is a redelivery)")
+    sign.add_argument("--curl", metavar="URL",
+                      help="print a curl command posting FILE to URL (serve, or a deployed receiver) instead")
+    sign.add_argument("file", metavar="FILE", help="the webhook's JSON body, signed byte for byte (- for stdin)")
+    sign.set_defaults(run="sign:run_sign")
+
+    register = _command(commands, "register", "subscribe store webhooks to the deployed URL")
     register_platforms = register.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
-    shopify = register_platforms.add_parser("shopify", help="Shopify Admin GraphQL API")
-    shopify.add_argument("--shop", required=True, help="SHOP.myshopify.com")
+    shopify = _command(register_platforms, "shopify", "Shopify Admin GraphQL API", env_key="register")
+    shopify.add_argument("--shop", help="SHOP.myshopify.com (not needed with --print-toml)")
     shopify.add_argument("--access-token", help="Admin API access token (default $SHOPIFY_ADMIN_ACCESS_TOKEN)")
     shopify.add_argument("--url", required=True, help="the deployed webhook URL (stack output ShopifyWebhookUrl)")
     shopify.add_argument("--topics", nargs="+", help="topics to subscribe (default: every mapped topic)")
@@ -67,21 +138,35 @@ def make_parser() -> argparse.ArgumentParser:
                          help="print the shopify.app.toml [webhooks] block instead of calling the API")
     shopify.set_defaults(run="register:run_register")
 
-    replay = commands.add_parser("replay", help="replay API Gateway events through receiver -> queue -> sender")
-    replay.add_argument("--dry-run", action="store_true", help="send nothing to TikTok")
+    replay = _command(commands, "replay", "replay API Gateway events through receiver -> queue -> sender")
+    target = replay.add_mutually_exclusive_group()
+    target.add_argument("--live", action="store_true",
+                        help="post to the Events API the environment configures (default: the embedded fake)")
+    target.add_argument("--dry-run", action="store_true", help="send nothing to TikTok")
     replay.add_argument("--json", action="store_true", help="JSON lines on stdout, logs on stderr")
     replay.add_argument("--batch-size", type=int, default=10, help="records per sender invocation (default 10)")
     replay.add_argument("--max-receives", type=int, default=5,
                         help="deliveries of a failing record before it is dead-lettered (default 5)")
     replay.add_argument("--dead-letter", default="dead-letters.ndjson", metavar="PATH",
                         help="NDJSON file for dead-lettered records (default dead-letters.ndjson)")
-    replay.add_argument("files", nargs="+", metavar="EVENT_FILE")
+    replay.add_argument("files", nargs="+", metavar="EVENT_FILE",
+                        help="API Gateway HTTP API (v2) event files, e.g. events/shopify/*.json")
     replay.set_defaults(run="replay:run_replay")
 
-    serve = commands.add_parser("serve", help="serve the receiver on localhost, like sam local start-api")
-    serve.add_argument("--port", type=int, default=3000)
+    serve = _command(commands, "serve", "serve the receiver on localhost, like sam local start-api")
+    serve.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000)")
+    serve.add_argument("--live", action="store_true",
+                       help="post to the Events API the environment configures (default: the embedded fake)")
+    serve.add_argument("--dead-letter", default="dead-letters.ndjson", metavar="PATH",
+                       help="NDJSON file for dead-lettered records (default dead-letters.ndjson)")
     serve.set_defaults(run="serve:run_serve")
     return parser
+
+
+def _platforms() -> tuple[str, ...]:
+    from tiktok_relay.local.platforms import PLATFORMS
+
+    return tuple(PLATFORMS)
 
 
 def main(argv: list[str] | None = None, *, sleep: Callable[[float], None] = time.sleep) -> int:

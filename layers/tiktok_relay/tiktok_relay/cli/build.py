@@ -70,16 +70,17 @@ def _build(args: argparse.Namespace) -> tuple[list[TrackRequest], list[int]] | i
 
 
 def _validate_and_batch(args: argparse.Namespace) -> tuple[list[TrackRequest], list[int]] | int:
-    from tiktok_relay.config import TikTokSettings
+    from tiktok_relay.config import TikTokSettings, check_phone_region, check_pixel_id
     from tiktok_relay.errors import ConfigurationError
     from tiktok_relay.tiktok.ndjson import build_requests, parse_events
 
-    try:
+    try:  # every value checked before any line is read
         settings = TikTokSettings.from_env()
-        pixel_id = args.pixel_id or settings.require_pixel()
+        pixel_id = check_pixel_id(args.pixel_id, "--pixel-id") or settings.require_pixel(alternative="--pixel-id")
+        phone_region = check_phone_region(args.phone_region, "--phone-region") or settings.phone_region
     except ConfigurationError as exc:
         return fail(str(exc))
-    parsed = parse_events(_read_lines(args.file), phone_region=args.phone_region or settings.phone_region)
+    parsed = parse_events(_read_lines(args.file), phone_region=phone_region)
     if parsed.problems:
         for problem in parsed.problems:
             print(problem, file=sys.stderr)
@@ -132,8 +133,9 @@ def run_send(args: argparse.Namespace) -> int:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pixel-id", help="pixel code (event_source_id); default $TIKTOK_PIXEL_ID")
-    parser.add_argument("--event-source", choices=("web", "app", "offline", "crm"), default="web")
+    parser.add_argument("--pixel-id", help="pixel code (event_source_id), letters and digits; default $TIKTOK_PIXEL_ID")
+    parser.add_argument("--event-source", choices=("web", "app", "offline", "crm"), default="web",
+                        help="where the events happened (default web)")
     parser.add_argument("--test-event-code", help="send as test events; default $TIKTOK_TEST_EVENT_CODE")
     parser.add_argument("--phone-region", help="region (e.g. US) for phone numbers without +country code; "
                         "default $TIKTOK_PHONE_REGION")

@@ -40,6 +40,9 @@ def _run(args: argparse.Namespace) -> int:
     from tiktok_relay.sources.shopify.settings import ShopifySettings
     from tiktok_relay.sources.shopify.topics import resolve_topics
 
+    if args.shop is None and not args.print_toml:
+        raise UsageError("--shop is required (SHOP.myshopify.com), unless --print-toml")
+    shop = None if args.print_toml else register.normalize_shop(args.shop)
     settings = ShopifySettings.from_env()
     topics = resolve_topics(args.topics, settings.mapped_topics)
     if not topics:
@@ -56,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(register.toml_block(topics, url, api_version))
         return EXIT_OK
 
-    shop = register.normalize_shop(args.shop)
+    assert shop is not None  # checked above
     token = register.validate_token(args.access_token or os.environ.get(TOKEN_ENV))
     base_url = register.admin_base_url(shop)
     if base_url != f"https://{shop}":

@@ -1,38 +1,67 @@
-"""`tiktok-relay serve [--port 3000]`: the receiver over HTTP on localhost, like
-`sam local start-api`, with the queue and sender behind it (tiktok_relay/local/serve.py)."""
+"""`tiktok-relay serve [--port 3000] [--live] [--dead-letter PATH]`: the receiver over HTTP on
+localhost, like `sam local start-api`, with the queue and sender behind it
+(tiktok_relay/local/serve.py).
+
+It says on stderr which secret it checks signatures with (never the value), where events go
+and where dead letters are written, then one line per delivery (the receiver's answer) and
+what reached TikTok after it (the embedded fake's, or with `--live` the Events API's answer).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from tiktok_relay.cli.common import EXIT_OK, fail
+from tiktok_relay.cli.common import EXIT_OK, fail, say
+from tiktok_relay.local.harness import Drained
 
 
-def _log(line: str) -> None:
-    print(line, file=sys.stderr)
+def _line(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     from tiktok_relay.local.harness import open_local_pipeline
     from tiktok_relay.local.serve import make_server
+    from tiktok_relay.sources.shopify.receiver import WEBHOOK_PATH
 
-    pipeline, fake = open_local_pipeline(dry_run=False, dead_letter_path="dead-letters.ndjson")
+    local = open_local_pipeline(live=args.live, dead_letter_path=args.dead_letter, require_secret=args.live)
+    target = local.target.description
+
+    def answered(method: str, path: str, status: int, body: Any) -> None:
+        body = body if isinstance(body, dict) else {}
+        detail = body.get("reason") or (f"{body.get('events')} event(s)" if body.get("status") == "queued" else "")
+        _line(f"{method} {path} -> {status} {body.get('status', '?')}" + (f" ({detail})" if detail else ""))
+
+    def drained(report: Drained) -> None:
+        events = ", ".join(f"{name} {event_id}" for name, event_id in report.events)
+        _line(f"  sent to {target}: delivered {report.delivered} of {len(report.events)}"
+              + (f" [{events}]" if events else "")
+              + (f"; dead-lettered {report.dead_lettered} to {local.pipeline.dead_letters.path}"
+                 if report.dead_lettered else ""))
+        for problem in report.problems:
+            _line(f"  {problem}")
+
     try:
-        server = make_server(pipeline, args.port, log=_log)
+        server = make_server(local.pipeline, args.port, on_answer=answered, on_drained=drained)
     except OSError as exc:
-        if fake is not None:
-            fake.stop()
+        local.close()
         return fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
-    target = f"the embedded fake TikTok ({fake.base_url})" if fake else "TikTok"
-    print(f"receiver listening on http://127.0.0.1:{args.port}/webhooks/shopify, sending to {target}; "
-          "Ctrl-C stops", file=sys.stderr)
+    for note in local.notes:
+        say(f"note: {note}")
+    url = f"http://127.0.0.1:{server.server_address[1]}{WEBHOOK_PATH}"
+    _line(f"receiver listening on {url}\n"
+          f"  signatures checked with {local.secret.describe()}\n"
+          f"  events sent to {target}\n"
+          f"  dead letters appended to {local.pipeline.dead_letters.path} (NDJSON, one record per line)\n"
+          f"  try it: tiktok-relay sign --platform shopify --topic orders/paid --curl {url} ORDER.json | sh\n"
+          "Ctrl-C stops")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-        if fake is not None:
-            fake.stop()
+        local.close()
     return EXIT_OK

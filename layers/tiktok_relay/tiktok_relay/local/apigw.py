@@ -7,9 +7,10 @@ import base64
 import time
 import uuid
 
+from tiktok_relay.sources.shopify.receiver import WEBHOOK_PATH
 from tiktok_relay.sources.shopify.signature import sign
 
-WEBHOOK_PATH = "/webhooks/shopify"
+__all__ = ["WEBHOOK_PATH", "http_api_event", "shopify_event", "shopify_headers"]
 
 
 def http_api_event(method: str, path: str, headers: dict[str, str], body: bytes | None, *,

@@ -1,24 +1,29 @@
 """The whole relay in one process, without Docker or AWS: the real receiver handler, an
 in-memory queue with SQS receive counts, the real sender handler, and TikTok (the embedded
-fake, or the real API when TIKTOK_ACCESS_TOKEN is set). Used by `replay` and `serve`.
+fake, or with `--live` the Events API configured in the environment). Used by `replay` and
+`serve`.
 
-The handlers are the modules in functions/*/app.py, loaded from their files: the same code
-Lambda runs, never a copy.
+The handlers are tiktok_relay.handlers.receiver and .sender: the modules Lambda runs (through
+functions/*/app.py), never a copy, and part of the installed package.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from tiktok_relay.errors import ConfigurationError, EventValidationError
+from tiktok_relay.config import TikTokSettings
+from tiktok_relay.errors import ConfigurationError, EventValidationError, UsageError
 from tiktok_relay.local.lambda_context import FakeLambdaContext
 from tiktok_relay.local.memory import FileDeadLetters, MemoryIdempotencyStore, MemoryQueue, QueuedMessage
+from tiktok_relay.local.platforms import LOCAL_WEBHOOK_SECRET, WebhookSecret, platform, webhook_secret
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.receive import Receiver
@@ -27,8 +32,11 @@ from tiktok_relay.pipeline.send import BatchReport, QueueSender
 from tiktok_relay.sources.shopify.receiver import ShopifySource
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 
-# The secret that signed the files in events/. Public on purpose: for local runs only.
-LOCAL_WEBHOOK_SECRET = "tiktok-relay-local-dev-secret"
+if TYPE_CHECKING:
+    from tiktok_relay.testing.fake_tiktok import FakeTikTok
+
+__all__ = ["LOCAL_PIXEL_ID", "LOCAL_WEBHOOK_SECRET", "LocalPipeline", "LocalRun", "open_local_pipeline"]
+
 # event_source_id used with the embedded fake when TIKTOK_PIXEL_ID is not set.
 LOCAL_PIXEL_ID = "CLOCALDEVPIXEL0000000"
 # What Lambda's environment (template.yaml Globals) sets for Powertools; local defaults only.
@@ -39,6 +47,11 @@ _POWERTOOLS_DEFAULTS = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_METRICS_DISABLED": "1",
 }
+# What the handlers import through Powertools (its Tracer: aws-xray-sdk; its idempotency: boto3)
+# and Lambda provides (the runtime, the Powertools layer). Installed by the `local` extra.
+LOCAL_EXTRA = {"boto3": "boto3", "aws_xray_sdk": "aws-xray-sdk"}
+RECEIVER_MODULE = "tiktok_relay.handlers.receiver"
+SENDER_MODULE = "tiktok_relay.handlers.sender"
 
 
 def use_local_powertools_defaults() -> None:
@@ -48,45 +61,37 @@ def use_local_powertools_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
-def find_functions_dir() -> Path:
-    """functions/ of this checkout: $TIKTOK_RELAY_FUNCTIONS_DIR, else found from the current
-    directory upwards, else next to the package source (an editable install)."""
-    if explicit := os.environ.get("TIKTOK_RELAY_FUNCTIONS_DIR"):
-        candidates = [Path(explicit)]
-    else:
-        cwd = Path.cwd().resolve()
-        candidates = [p / "functions" for p in (cwd, *cwd.parents)]
-        # Next to the package source of an editable install: layers/tiktok_relay/tiktok_relay/local/.
-        candidates.append(Path(__file__).resolve().parents[4] / "functions")
-    for candidate in candidates:
-        if (candidate / "receiver" / "app.py").is_file() and (candidate / "sender" / "app.py").is_file():
-            return candidate
-    raise ConfigurationError(
-        "cannot find functions/receiver/app.py and functions/sender/app.py; run from the project "
-        "checkout or set TIKTOK_RELAY_FUNCTIONS_DIR"
-    )
+def check_local_extra() -> None:
+    """ConfigurationError naming the extra when what the handlers import is not installed."""
+    missing = [package for module, package in LOCAL_EXTRA.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        raise ConfigurationError(
+            f"replay and serve run the Lambda handlers, whose Powertools Tracer and idempotency need "
+            f"{' and '.join(missing)} (Lambda provides them); install them with: pip install 'tiktok-relay[local]'"
+        )
 
 
-def load_handler(path: Path, module_name: str) -> ModuleType:
-    """Import a Lambda handler file as a module of its own (both are called app.py)."""
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ConfigurationError(f"{path} cannot be loaded as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except ModuleNotFoundError as exc:
-        del sys.modules[module_name]
-        if exc.name in ("boto3", "botocore", "aws_xray_sdk"):
-            raise ConfigurationError(
-                f"the Lambda handlers need {exc.name}, which Lambda provides; install it locally with "
-                "pip install -e '.[local]'"
-            ) from None
-        raise
-    return module
+def load_handlers() -> tuple[ModuleType, ModuleType]:
+    """The receiver and sender handler modules (imported once per process)."""
+    check_local_extra()
+    return importlib.import_module(RECEIVER_MODULE), importlib.import_module(SENDER_MODULE)
+
+
+def check_dead_letter_path(path: str | Path, flag: str = "--dead-letter") -> Path:
+    """The dead-letter file, checked before anything is sent: appending to it must work later."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{flag} {target}: is a directory, not a file")
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise UsageError(f"{flag} {target}: not writable")
+        return target
+    parent = target.parent
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {target}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {target}: cannot create a file in {parent}")
+    return target
 
 
 @dataclass
@@ -101,6 +106,17 @@ class Tally:
         return dict(self.__dict__)
 
 
+@dataclass
+class Drained:
+    """What one `drain()` sent: the events it took off the queue, and what became of them."""
+
+    events: list[tuple[str, str | None]] = field(default_factory=list)  # (event name, event_id)
+    requests_sent: int = 0
+    delivered: int = 0
+    dead_lettered: int = 0
+    problems: list[str] = field(default_factory=list)  # event ids, codes, TikTok's messages; no PII
+
+
 class LocalPipeline:
     def __init__(
         self,
@@ -112,36 +128,39 @@ class LocalPipeline:
         dead_letter_path: str | Path,
         batch_size: int = 10,
         max_receives: int = 5,
-        functions_dir: Path | None = None,
     ):
         if batch_size < 1 or max_receives < 1:
-            raise ConfigurationError("--batch-size and --max-receives must be at least 1")
+            raise UsageError("--batch-size and --max-receives must be at least 1")
         self.queue = MemoryQueue()
         self.dead_letters = FileDeadLetters(dead_letter_path)
         self.tally = Tally()
         self.batch_size = batch_size
         self.max_receives = max_receives
         self.dry_run = client_factory is None
+        self._drained: Drained | None = None
         source = ShopifySource(secrets=StaticSecret(webhook_secret), settings=settings, pixel_id=pixel_id)
         receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore())
         sender = None if self.dry_run else QueueSender(
             client=client_factory, dead_letters=self.dead_letters, on_report=self._count
         )
+        with self.quiet():  # Powertools' Logger keeps the stream it is created with
+            self.receiver_app, self.sender_app = load_handlers()
         runtime.install(receiver=receiver, sender=sender)
-        functions = functions_dir or find_functions_dir()
-        with self.quiet():
-            self.receiver_app = load_handler(functions / "receiver" / "app.py", "tiktok_relay_receiver_app")
-            self.sender_app = load_handler(functions / "sender" / "app.py", "tiktok_relay_sender_app")
 
     @staticmethod
     def quiet():
-        """Powertools writes logs and metrics to stdout; locally they belong on stderr."""
+        """Powertools writes logs (and metrics, unless disabled) to stdout; locally they belong on stderr."""
         return contextlib.redirect_stdout(sys.stderr)
 
     def _count(self, report: BatchReport) -> None:
         self.tally.requests_sent += report.requests_sent
         self.tally.delivered += report.delivered
         self.tally.dead_lettered += report.dead_lettered
+        if self._drained is not None:
+            self._drained.requests_sent += report.requests_sent
+            self._drained.delivered += report.delivered
+            self._drained.dead_lettered += report.dead_lettered
+            self._drained.problems += report.problems
 
     def deliver(self, event: dict) -> tuple[dict, dict | None]:
         """One API Gateway event through the receiver handler. Returns its HTTP response and
@@ -157,26 +176,38 @@ class LocalPipeline:
             self.tally.events += len(queued.data)
         return response, request
 
-    def drain(self) -> None:
+    def drain(self) -> Drained:
         """Run the sender over the queue until it is empty, redelivering failed records until
         they reach max_receives, then dead-lettering them, as SQS with a redrive policy does."""
-        if self.dry_run:
-            return
-        while batch := self.queue.receive(self.batch_size):
-            event = {"Records": [message.as_sqs_record() for message in batch]}
-            with self.quiet():
-                result = self.sender_app.lambda_handler(event, FakeLambdaContext(function_name="sender"))
-            failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
-            for message in batch:
-                if message.message_id not in failed:
-                    continue
-                if message.receive_count < self.max_receives:
-                    self.queue.release(message)
-                    continue
-                self._dead_letter(message)
+        drained = self._drained = Drained()
+        try:
+            if not self.dry_run:
+                while batch := self.queue.receive(self.batch_size):
+                    self._send(batch, drained)
+        finally:
+            self._drained = None
+        return drained
 
-    def _dead_letter(self, message: QueuedMessage) -> None:
-        """What SQS's redrive policy does after maxReceiveCount: the record, as it was queued."""
+    def _send(self, batch: list[QueuedMessage], drained: Drained) -> None:
+        for message in batch:
+            if message.receive_count == 1:
+                data = QueuedDelivery.parse(message.body).request.data
+                drained.events += [(str(e.get("event")), e.get("event_id")) for e in data]
+        event = {"Records": [message.as_sqs_record() for message in batch]}
+        with self.quiet():
+            result = self.sender_app.lambda_handler(event, FakeLambdaContext(function_name="sender"))
+        failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+        for message in batch:
+            if message.message_id not in failed:
+                continue
+            if message.receive_count < self.max_receives:
+                self.queue.release(message)
+                continue
+            drained.dead_lettered += self._dead_letter(message)
+
+    def _dead_letter(self, message: QueuedMessage) -> int:
+        """What SQS's redrive policy does after maxReceiveCount: the record, as it was queued.
+        Returns the number of events it held."""
         try:
             queued: QueuedDelivery | None = QueuedDelivery.parse(message.body)
         except EventValidationError:
@@ -185,52 +216,99 @@ class LocalPipeline:
             reason=f"not delivered after {message.receive_count} receives (max {self.max_receives})",
             webhook_id=queued.webhook_id if queued else None, body=message.body, receive_count=message.receive_count,
         ))
-        self.tally.dead_lettered += len(queued.request.data) if queued else 0
+        events = len(queued.request.data) if queued else 0
+        self.tally.dead_lettered += events
+        return events
 
 
-def local_settings(args_dry_run: bool):
-    """Settings for a local run: the real TikTok when TIKTOK_ACCESS_TOKEN is set, else the
-    embedded fake (returned so the caller can start and stop it)."""
-    from tiktok_relay.config import TikTokSettings
-    from tiktok_relay.sources.common.signing import parse_secrets
+@dataclass(frozen=True)
+class Target:
+    """Where a local run sends events, and how to name it to the user."""
+
+    settings: TikTokSettings | None  # None on a dry run: nothing is sent
+    pixel_id: str
+    description: str  # "the embedded fake TikTok (URL)", "TikTok (URL)", "the Events API at URL", "nowhere"
+    fake: FakeTikTok | None = None
+
+    @property
+    def is_tiktok(self) -> bool:
+        return self.settings is not None and self.fake is None and \
+            self.settings.base_url.rstrip("/") == TikTokSettings.DEFAULT_BASE_URL
+
+
+def choose_target(*, live: bool, dry_run: bool, env=None) -> tuple[Target, list[str]]:
+    """The embedded fake unless `live`; with `live`, the Events API the environment configures
+    (TIKTOK_ACCESS_TOKEN and TIKTOK_PIXEL_ID required). Also returns notes for the user. The fake
+    is created, not started. Raises ConfigurationError naming what is wrong."""
+    env = os.environ if env is None else env
+    tiktok = TikTokSettings.from_env(env)
+    notes: list[str] = []
+    if live:
+        if not tiktok.access_token:
+            raise ConfigurationError("TIKTOK_ACCESS_TOKEN is not set; --live posts to the Events API with it "
+                                     "(without --live, the embedded fake TikTok is used)")
+        pixel_id = tiktok.require_pixel()
+        base = tiktok.base_url.rstrip("/")
+        where = f"TikTok ({base})" if base == TikTokSettings.DEFAULT_BASE_URL else f"the Events API at {base}"
+        return Target(None if dry_run else tiktok, pixel_id, "nowhere (--dry-run)" if dry_run else where), notes
+    pixel_id = tiktok.pixel_id or LOCAL_PIXEL_ID
+    configured = [name for name in ("TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL") if env.get(name)]
+    if configured:
+        notes.append(f"{' and '.join(configured)} {'is' if len(configured) == 1 else 'are'} set, but nothing goes "
+                     "to TikTok without --live: " + ("this is a dry run" if dry_run else "using the embedded fake"))
+    if dry_run:
+        return Target(None, pixel_id, "nowhere (--dry-run)"), notes
     from tiktok_relay.testing.fake_tiktok import FakeTikTok
 
-    tiktok = TikTokSettings.from_env()
-    shopify = ShopifySettings.from_env()
-    secret = os.environ.get("SHOPIFY_WEBHOOK_SECRET") or LOCAL_WEBHOOK_SECRET
-    if not parse_secrets(secret):  # a clear error now rather than a 500 for every delivery
-        raise ConfigurationError("SHOPIFY_WEBHOOK_SECRET holds no secret (only commas or spaces)")
-    fake = None
-    if tiktok.access_token:
-        pixel_id = tiktok.require_pixel()
-    else:
-        pixel_id = tiktok.pixel_id or LOCAL_PIXEL_ID
-        if not args_dry_run:
-            fake = FakeTikTok()
-            tiktok = TikTokSettings(access_token=fake.access_token, pixel_id=pixel_id,
-                                    api_version=tiktok.api_version, base_url=fake.base_url)
-    return tiktok, shopify, secret, pixel_id, fake
+    fake = FakeTikTok()
+    settings = TikTokSettings(access_token=fake.access_token, pixel_id=pixel_id, api_version=tiktok.api_version,
+                              base_url=fake.base_url)
+    return Target(settings, pixel_id, f"the embedded fake TikTok ({fake.base_url})", fake), notes
 
 
-def open_local_pipeline(*, dry_run: bool, dead_letter_path: str | Path, batch_size: int = 10,
-                        max_receives: int = 5):
-    """What `replay` and `serve` run: the pipeline configured from the environment, and the
-    embedded fake TikTok, started, when no TIKTOK_ACCESS_TOKEN is set (None otherwise; the
-    caller stops it). Raises ConfigurationError naming what is wrong."""
+@dataclass
+class LocalRun:
+    """An opened local pipeline and what the user should be told about it."""
+
+    pipeline: LocalPipeline
+    target: Target
+    secret: WebhookSecret
+    notes: list[str]
+
+    def close(self) -> None:
+        if self.target.fake is not None:
+            self.target.fake.stop()
+
+
+def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_letter_path: str | Path,
+                        batch_size: int = 10, max_receives: int = 5, require_secret: bool = False) -> LocalRun:
+    """What `replay` and `serve` run: the pipeline configured from the environment, sending to
+    the embedded fake TikTok (started here; `close()` stops it) unless `live`. Everything is
+    checked before anything is sent: raises ConfigurationError or UsageError naming what is wrong.
+    `require_secret`: the platform's secret variable must be set (no local development secret)."""
     from tiktok_relay.pipeline.runtime import client_factory
 
+    check_local_extra()
     use_local_powertools_defaults()
-    tiktok, shopify, secret, pixel_id, fake = local_settings(dry_run)
+    shopify = ShopifySettings.from_env()
+    secret = webhook_secret(platform("shopify"))
+    if require_secret and not secret.from_environment:
+        raise ConfigurationError(f"{secret.variable} is not set; with --live, set it to your app's secret (the "
+                                 "local development secret is public, so anyone could post to your pixel)")
+    dead_letters = check_dead_letter_path(dead_letter_path)
+    target, notes = choose_target(live=live, dry_run=dry_run)
+    settings = target.settings
+    clients = None if settings is None else client_factory(settings, StaticSecret(settings.access_token or ""))
     try:
         pipeline = LocalPipeline(
-            client_factory=None if dry_run else client_factory(tiktok, StaticSecret(tiktok.access_token)),
-            pixel_id=pixel_id, webhook_secret=secret, settings=shopify, dead_letter_path=dead_letter_path,
-            batch_size=batch_size, max_receives=max_receives,
+            client_factory=clients,
+            pixel_id=target.pixel_id, webhook_secret=",".join(secret.secrets), settings=shopify,
+            dead_letter_path=dead_letters, batch_size=batch_size, max_receives=max_receives,
         )
     except BaseException:
-        if fake is not None:
-            fake.close()
+        if target.fake is not None:
+            target.fake.close()
         raise
-    if fake is not None:
-        fake.start()
-    return pipeline, fake
+    if target.fake is not None:
+        target.fake.start()
+    return LocalRun(pipeline, target, secret, notes)

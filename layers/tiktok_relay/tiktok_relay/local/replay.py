@@ -14,6 +14,7 @@ from typing import Any
 
 from tiktok_relay.errors import UsageError
 from tiktok_relay.local.harness import open_local_pipeline
+from tiktok_relay.local.platforms import WebhookSecret
 
 
 def load_event(path: str) -> dict[str, Any]:
@@ -55,27 +56,34 @@ class ReplayRow:
 class ReplayRun:
     rows: list[ReplayRow] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
-    target: str = "TikTok"  # where events went: the embedded fake, nowhere (dry run), or TikTok
+    target: str = "nowhere"  # where events went: the embedded fake, nowhere (dry run), or the Events API
+    dry_run: bool = False
     dead_letter_path: Path | None = None
+    secret: WebhookSecret | None = None  # what signatures were checked with
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def all_unauthorized(self) -> bool:
+        """Every delivery refused with 401: the files were signed with another secret."""
+        return bool(self.rows) and all(row.status == 401 for row in self.rows)
 
 
 def replay(files: list[str], *, dry_run: bool, dead_letter_path: str, batch_size: int = 10,
-           max_receives: int = 5) -> ReplayRun:
+           max_receives: int = 5, live: bool = False) -> ReplayRun:
     """Every file through the receiver, then the queue drained through the sender. Raises
     UsageError or ConfigurationError, naming what is wrong, before anything is delivered."""
     events = [(path, load_event(path)) for path in files]
-    pipeline, fake = open_local_pipeline(dry_run=dry_run, dead_letter_path=dead_letter_path,
-                                         batch_size=batch_size, max_receives=max_receives)
-    run = ReplayRun(dead_letter_path=pipeline.dead_letters.path)
+    local = open_local_pipeline(live=live, dry_run=dry_run, dead_letter_path=dead_letter_path,
+                                batch_size=batch_size, max_receives=max_receives)
+    pipeline = local.pipeline
+    run = ReplayRun(target=local.target.description, dry_run=dry_run, dead_letter_path=pipeline.dead_letters.path,
+                    secret=local.secret, notes=local.notes)
     try:
         for path, event in events:
             response, request = pipeline.deliver(event)
             run.rows.append(ReplayRow(path, response.get("statusCode"), _response_body(response), request))
         pipeline.drain()
     finally:
-        if fake is not None:
-            fake.stop()
+        local.close()
     run.summary = pipeline.tally.as_dict()
-    run.target = ("nowhere (--dry-run)" if dry_run else
-                  f"the embedded fake TikTok ({fake.base_url})" if fake is not None else "TikTok")
     return run

@@ -43,6 +43,17 @@ def is_retryable_code(code: int) -> bool:
 
 
 class Status(str, enum.Enum):
+    """What became of one event. The same three words mean the same everywhere (the `send`
+    summary, the sender's metrics and dead letters, the README):
+
+    delivered         TikTok accepted it.
+    failed-retryable  not delivered, but the same event can still get through: after a pause (the
+                      client already retried what waiting fixes) or once the operator fixes what
+                      TikTok named (token, permission, API version).
+    rejected          TikTok refused this event's data for good: sent again unchanged it would be
+                      refused again, so it is never retried (the relay dead-letters it).
+    """
+
     DELIVERED = "delivered"
     FAILED_RETRYABLE = "failed-retryable"
     REJECTED = "rejected"
@@ -61,8 +72,9 @@ class EventOutcome:
 
     @property
     def is_data_error(self) -> bool:
-        """TikTok refused this event's data for good (as opposed to a token or account problem)."""
-        return self.status is Status.REJECTED and self.code in DATA_ERROR_CODES
+        """TikTok refused this event's data for good (as opposed to a token or account problem):
+        the same as `status is Status.REJECTED`."""
+        return self.status is Status.REJECTED
 
 
 @dataclass
@@ -265,7 +277,10 @@ class TikTokClient:
             self._deliver(prefix, items[:middle], result, deadline)
             self._deliver(prefix, items[middle:], result, deadline)
         else:
-            status = Status.REJECTED if reply.kind == "reject" else Status.FAILED_RETRYABLE
+            # A single event TikTok refuses for its data is rejected; a refusal of the token, the
+            # account or the request itself (and anything transient) is not about the event.
+            status = Status.REJECTED if reply.kind == "reject" and reply.code in DATA_ERROR_CODES \
+                else Status.FAILED_RETRYABLE
             result.outcomes.extend(outcome(i, event_id, status) for i, event_id, _ in items)
 
     def _post_with_retries(self, body: bytes, result: SendResult, deadline: float | None) -> _Reply:

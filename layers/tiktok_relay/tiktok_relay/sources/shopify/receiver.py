@@ -14,6 +14,8 @@ from tiktok_relay.sources.shopify.settings import ShopifySettings
 from tiktok_relay.sources.shopify.signature import verify_shopify_signature
 from tiktok_relay.tiktok.models import Envelope
 
+# The receiver's route (template.yaml's HttpApi event, the handler, `serve`, `sign --curl`).
+WEBHOOK_PATH = "/webhooks/shopify"
 WEBHOOK_ID_HEADER = "x-shopify-webhook-id"
 TOPIC_HEADER = "x-shopify-topic"
 SHOP_HEADER = "x-shopify-shop-domain"

@@ -22,6 +22,7 @@ Environment:
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -44,6 +45,11 @@ BASE_URL_ENV = "SHOPIFY_ADMIN_BASE_URL"
 _SHOP = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 _API_VERSION = re.compile(r"^(\d{4}-\d{2}|unstable)$")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_TLD = re.compile(r"^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+# Names reserved for documentation and tests (RFC 2606, RFC 6761): a URL on them is a placeholder.
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+_RESERVED_TLDS = ("example", "invalid", "test", "localhost")
 
 
 # --- input validation ---------------------------------------------------------------------------
@@ -80,6 +86,8 @@ def validate_url(value: str) -> str:
         raise UsageError(f"--url must be an absolute https:// URL, not {value!r}")
     if parts.fragment:
         raise UsageError("--url must not have a #fragment")
+    if problem := _host_problem(host):
+        raise UsageError(f"--url {value!r}: {problem}; use the deployed URL (stack output ShopifyWebhookUrl)")
     if parts.scheme == "https":
         return url
     if parts.scheme == "http" and host in _LOCAL_HOSTS:
@@ -90,6 +98,24 @@ def validate_url(value: str) -> str:
             f"localhost and 127.0.0.1, for local testing. Got {value!r}"
         )
     raise UsageError(f"--url must be an https:// URL, not {value!r}")
+
+
+def _host_problem(host: str) -> str | None:
+    """Why `host` cannot be where webhooks go (a placeholder such as `...`), or None."""
+    if host in _LOCAL_HOSTS:
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    if len(labels) < 2 or len(host) > 253 or not all(_LABEL.match(label) for label in labels) \
+            or not _TLD.match(labels[-1]):
+        return f"{host!r} is not a real host name"
+    if labels[-1] in _RESERVED_TLDS or ".".join(labels[-2:]) in _RESERVED_DOMAINS:
+        return f"{host!r} is a reserved example name, not a real host"
+    return None
 
 
 def validate_api_version(value: str | None) -> str:

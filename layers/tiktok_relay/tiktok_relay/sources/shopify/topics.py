@@ -34,6 +34,18 @@ def known_topics() -> list[str]:
     return sorted(DEFAULT_TOPIC_EVENTS)
 
 
+def resolve_topic(requested: str, flag: str = "--topic") -> str:
+    """One topic, REST (orders/paid) or enum (ORDERS_PAID) form, in REST form; UsageError listing
+    the known topics when it is not one (a typo such as order/paid)."""
+    raw = requested.strip()
+    by_enum = {topic_enum(t): t for t in known_topics()}
+    topic = raw.lower() if "/" in raw else by_enum.get(raw.upper())
+    if topic not in known_topics():
+        raise UsageError(f"{flag} {requested!r} is not a topic the relay knows; known topics: "
+                         f"{', '.join(known_topics())}")
+    return topic
+
+
 def resolve_topics(requested: Iterable[str] | None, mapped: list[str]) -> list[str]:
     """The REST-form topics to subscribe, in order, without repeats. `requested` may mix REST
     (orders/paid) and enum (ORDERS_PAID) forms and comma-separated lists; None means `mapped`."""

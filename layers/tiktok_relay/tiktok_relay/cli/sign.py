@@ -1,0 +1,67 @@
+"""`tiktok-relay sign --platform shopify --topic TOPIC [--shop-domain D] [--webhook-id ID]
+[--curl URL] FILE`: a webhook body, signed as the store would sign it.
+
+- Without --curl: prints an API Gateway HTTP API (v2) event on stdout, the kind of file
+  `tiktok-relay replay` (and `sam local invoke -e`) takes.
+- With --curl URL: prints the equivalent curl command instead, for `tiktok-relay serve` or a
+  deployed receiver. curl sends FILE byte for byte, so the signature holds.
+- It signs with the platform's secret variable (SHOPIFY_WEBHOOK_SECRET; the first one when it
+  lists several) or, when that is unset, the local development secret that replay and serve
+  check by default. stderr says which, never the value.
+- Every call is a new delivery (a new webhook id) unless --webhook-id gives one: the same id
+  again is a redelivery, which the receiver answers `duplicate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from urllib.parse import urlsplit
+
+from tiktok_relay.cli.common import EXIT_OK, say
+from tiktok_relay.errors import UsageError
+
+
+def _header_safe(value: str | None, flag: str) -> str | None:
+    """A value that goes into an HTTP header as it is: printable ASCII without spaces."""
+    if value is not None and not (value and all(33 <= ord(c) <= 126 for c in value)):
+        raise UsageError(f"{flag} must be printable ASCII without spaces (it is sent as a header)")
+    return value
+
+
+def _check_url(url: str, path: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--curl needs an http(s) URL such as http://127.0.0.1:3000{path}")
+    if parts.path.rstrip("/") != path:
+        say(f"note: the receiver listens on {path}; {url} has another path")
+    return url.strip()
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    from tiktok_relay.cli.payload import read_webhook_body
+    from tiktok_relay.local.apigw import http_api_event
+    from tiktok_relay.local.platforms import new_delivery, platform, webhook_secret
+
+    store = platform(args.platform)
+    topic = store.resolve_topic(args.topic)
+    url = _check_url(args.curl, store.path) if args.curl is not None else None
+    if url is not None and args.file == "-":
+        raise UsageError("--curl needs a FILE, not stdin: curl sends the file itself, byte for byte")
+    body = read_webhook_body(args.file, command="sign")
+    secret = webhook_secret(store)
+    delivery = new_delivery(topic, _header_safe(args.shop_domain, "--shop-domain") or store.default_shop_domain,
+                            _header_safe(args.webhook_id, "--webhook-id"))
+    headers = store.signed_headers(body.raw, secret.signing_secret, delivery)
+    if url is None:
+        event = http_api_event("POST", store.path, headers, body.raw)
+        sys.stdout.write(json.dumps(event, indent=2, ensure_ascii=False) + "\n")
+    else:
+        parts = ["curl", "-sS", "-w", "\\n", url] + [arg for name, value in headers.items()
+                                                   for arg in ("-H", f"{name}: {value}")]
+        parts += ["--data-binary", f"@{body.name}"]
+        sys.stdout.write(" ".join(shlex.quote(part) for part in parts) + "\n")
+    say(f"signed {topic} with {secret.describe()}, webhook id {delivery.webhook_id}")
+    return EXIT_OK
