@@ -1,5 +1,6 @@
 """`tiktok-relay replay` as users run it: the console script in a subprocess, the events/
-files, the embedded fake TikTok or a fake we control, and the relied-upon --json shapes."""
+files, the embedded fake TikTok or (with --live) a fake we control, and the relied-upon --json
+shapes."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def test_batch_size_controls_how_the_sender_takes_the_queue(fake_tiktok):
            "TIKTOK_PIXEL_ID": "CREPLAYPIXEL"}
     names = ["events/shopify/orders_paid.json", "events/shopify/carts_create.json",
              "events/shopify/checkouts_create.json", "events/shopify/customers_create.json"]
-    result = replay("--json", "--batch-size", "3", *names, env=env)
+    result = replay("--json", "--live", "--batch-size", "3", *names, env=env)
     assert result.returncode == 0, result.stderr
     assert [len(body["data"]) for body in fake_tiktok.accepted] == [3, 1]
     assert {body["event_source_id"] for body in fake_tiktok.accepted} == {"CREPLAYPIXEL"}
@@ -84,7 +85,7 @@ def test_rejected_event_is_dead_lettered_with_tiktoks_message_and_exit_1(fake_ti
            "TIKTOK_PIXEL_ID": "CREPLAYPIXEL"}
     dead = tmp_path / "dead.ndjson"
 
-    result = replay("--json", "--dead-letter", str(dead), "events/shopify/orders_paid.json",
+    result = replay("--json", "--live", "--dead-letter", str(dead), "events/shopify/orders_paid.json",
                     "events/shopify/carts_create.json", env=env)
 
     assert result.returncode == 1
@@ -102,7 +103,7 @@ def test_record_failing_every_time_is_dead_lettered_after_max_receives(fake_tikt
            "TIKTOK_PIXEL_ID": "CREPLAYPIXEL"}
     dead = tmp_path / "dead.ndjson"
 
-    result = replay("--json", "--max-receives", "3", "--dead-letter", str(dead),
+    result = replay("--json", "--live", "--max-receives", "3", "--dead-letter", str(dead),
                     "events/shopify/orders_paid.json", env=env)
 
     assert result.returncode == 1
@@ -131,10 +132,11 @@ def test_unusable_files_exit_2_naming_the_file(tmp_path, content, message):
     assert result.stdout == ""
 
 
-def test_real_tiktok_mode_needs_a_pixel_id():
-    result = replay("events/shopify/orders_paid.json", env={"TIKTOK_ACCESS_TOKEN": "x"})
-    assert result.returncode == 2
-    assert "TIKTOK_PIXEL_ID" in result.stderr
+def test_live_needs_a_pixel_id_and_the_hint_names_no_flag_replay_lacks():
+    result = replay("--live", "events/shopify/orders_paid.json", env={"TIKTOK_ACCESS_TOKEN": "x"})
+    assert result.returncode == 2 and result.stdout == ""
+    assert "TIKTOK_PIXEL_ID is not set" in result.stderr
+    assert "--pixel-id" not in result.stderr
 
 
 def test_runs_from_another_directory_of_the_checkout(tmp_path):
@@ -142,7 +144,112 @@ def test_runs_from_another_directory_of_the_checkout(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_a_webhook_secret_of_only_separators_is_a_configuration_error():
-    result = replay("events/shopify/orders_paid.json", env={"SHOPIFY_WEBHOOK_SECRET": " , ,"})
+@pytest.mark.parametrize("value", [" , ,", "", "   "])
+def test_a_webhook_secret_that_holds_none_is_an_error_not_the_public_secret(value):
+    result = replay("events/shopify/orders_paid.json", env={"SHOPIFY_WEBHOOK_SECRET": value})
     assert result.returncode == 2
-    assert "SHOPIFY_WEBHOOK_SECRET holds no secret" in result.stderr and result.stdout == ""
+    assert "SHOPIFY_WEBHOOK_SECRET is set but holds no secret" in result.stderr and result.stdout == ""
+
+
+# --- safe by default: nothing reaches an Events API without --live ---------------------------------------------
+
+
+def trap_env(fake_tiktok, **extra) -> dict[str, str]:
+    """What a user of pytt-events-api has exported, pointed at a fake we watch instead of TikTok."""
+    return {"TIKTOK_ACCESS_TOKEN": fake_tiktok.access_token, "TIKTOK_API_BASE_URL": fake_tiktok.base_url,
+            "TIKTOK_PIXEL_ID": "CREALPIXEL", **extra}
+
+
+def test_a_token_in_the_environment_is_not_used_without_live(fake_tiktok):
+    result = replay("--json", *SHOPIFY_EVENTS, env=trap_env(fake_tiktok))
+    assert result.returncode == 0, result.stderr
+    assert fake_tiktok.received == []  # the configured API saw nothing
+    *_, summary = lines(result.stdout)
+    assert summary["summary"]["delivered"] == summary["summary"]["events"] > 0  # the embedded fake took them
+    assert "TIKTOK_ACCESS_TOKEN and TIKTOK_API_BASE_URL are set, but nothing goes to TikTok without --live" \
+        in result.stderr
+
+
+def test_live_sends_to_the_configured_api_and_the_summary_names_it(fake_tiktok):
+    result = replay("--live", "events/shopify/orders_paid.json", env=trap_env(fake_tiktok))
+    assert result.returncode == 0, result.stderr
+    assert fake_tiktok.accepted_ids() == ["shopify-order-5829310123456"]
+    assert f"sent to the Events API at {fake_tiktok.base_url}: " in result.stdout
+    assert "sent to TikTok" not in result.stdout  # only when it was TikTok
+
+
+def test_live_without_a_token_names_the_variable():
+    result = replay("--live", "events/shopify/orders_paid.json", env={"TIKTOK_PIXEL_ID": "CPIXEL"})
+    assert result.returncode == 2 and result.stdout == ""
+    assert "TIKTOK_ACCESS_TOKEN is not set; --live posts to the Events API with it" in result.stderr
+
+
+def test_live_and_dry_run_exclude_each_other():
+    result = replay("--live", "--dry-run", "events/shopify/orders_paid.json")
+    assert result.returncode == 2 and "not allowed with argument" in result.stderr
+
+
+def test_the_summary_says_sent_only_when_something_was():
+    dry = replay("--dry-run", "events/shopify/orders_paid.json")
+    assert "dry run, nothing sent: webhooks 1" in dry.stdout and "sent to" not in dry.stdout
+    nothing = replay("events/shopify/orders_paid_test_order.json")  # ignored: nothing to send
+    assert "nothing was sent to the embedded fake TikTok" in nothing.stdout
+
+
+def test_no_metric_json_on_stderr():
+    result = replay(*SHOPIFY_EVENTS)
+    assert result.returncode == 0, result.stderr
+    assert '"_aws"' not in result.stderr and "CloudWatchMetrics" not in result.stderr
+
+
+# --- checked before anything is sent ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["missing-dir/dead.ndjson", "."])
+def test_an_unusable_dead_letter_path_is_refused_before_sending(fake_tiktok, tmp_path, where):
+    path = str(tmp_path / where)
+    result = replay("--live", "--dead-letter", path, "events/shopify/orders_paid.json", env=trap_env(fake_tiktok))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"--dead-letter {path}" in result.stderr.replace(str(tmp_path) + "/.", str(tmp_path))
+    assert "Traceback" not in result.stderr
+    assert fake_tiktok.received == []
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_a_pixel_id_that_is_not_letters_and_digits_is_refused_before_sending(fake_tiktok, live):
+    args = ["--live"] if live else []
+    result = replay(*args, "events/shopify/orders_paid.json", env=trap_env(fake_tiktok, TIKTOK_PIXEL_ID="C123 456"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "TIKTOK_PIXEL_ID must be a pixel code: letters and digits only" in result.stderr
+    assert "C123 456" not in result.stderr
+    assert fake_tiktok.received == []
+
+
+def test_a_bad_phone_region_names_the_variable():
+    result = replay("events/shopify/orders_paid.json", env={"TIKTOK_PHONE_REGION": "USA"})
+    assert result.returncode == 2
+    assert "TIKTOK_PHONE_REGION must be an ISO 3166-1 alpha-2 region code such as US" in result.stderr
+
+
+# --- every delivery refused with 401: say why -------------------------------------------------------------------
+
+
+def test_all_refused_with_401_under_another_secret_says_to_unset_it():
+    result = replay("events/shopify/orders_paid.json", "events/shopify/carts_create.json",
+                    env={"SHOPIFY_WEBHOOK_SECRET": "another-secret"})
+    assert result.returncode == 0  # exit statuses are relied upon: nothing was dead-lettered
+    assert "every delivery was refused with 401" in result.stdout
+    assert "unset SHOPIFY_WEBHOOK_SECRET to replay them" in result.stdout and "tiktok-relay sign" in result.stdout
+    assert "another-secret" not in result.stdout + result.stderr
+
+
+def test_all_refused_with_401_in_json_mode_keeps_stdout_and_says_why_on_stderr():
+    result = replay("--json", "events/shopify/orders_paid.json", env={"SHOPIFY_WEBHOOK_SECRET": "another-secret"})
+    [row, summary] = lines(result.stdout)
+    assert row["status"] == 401 and set(summary) == {"summary"}
+    assert "every delivery was refused with 401" in result.stderr
+
+
+def test_one_refused_sample_among_others_gets_no_such_hint():
+    result = replay(*SHOPIFY_EVENTS)
+    assert "every delivery was refused" not in result.stdout + result.stderr

@@ -8,12 +8,15 @@ import socket
 import subprocess
 import time
 
+import pytest
 import urllib3
 
 from tests.support import clean_env, console_script
 from tiktok_relay.local.apigw import shopify_headers
 
 SECRET = "serve-test-secret"
+ORDER = {"id": 4401, "email": "serve.test@example.com", "total_price": "12.00", "currency": "EUR",
+         "processed_at": "2026-11-20T09:58:01+00:00", "line_items": [{"variant_id": 7, "quantity": 1, "price": "12.00"}]}
 
 
 def free_port() -> int:
@@ -33,35 +36,113 @@ def wait_until_listening(port: int, process: subprocess.Popen) -> None:
     raise AssertionError("serve did not start listening")
 
 
-def test_serve_receives_a_signed_webhook_and_delivers_it(fake_tiktok):
-    port = free_port()
-    env = clean_env(SHOPIFY_WEBHOOK_SECRET=SECRET, TIKTOK_ACCESS_TOKEN=fake_tiktok.access_token,
-                    TIKTOK_API_BASE_URL=fake_tiktok.base_url, TIKTOK_PIXEL_ID="CSERVEPIXEL")
-    process = subprocess.Popen(console_script() + ["serve", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+class Serve:
+    def __init__(self, port: int, process: subprocess.Popen):
+        self.port, self.process = port, process
+        self.url = f"http://127.0.0.1:{port}/webhooks/shopify"
+        self.http = urllib3.PoolManager(retries=False)
+
+    def post(self, body: bytes, secret: str, path: str = "/webhooks/shopify", **options):
+        return self.http.request("POST", f"http://127.0.0.1:{self.port}{path}", body=body,
+                                 headers=shopify_headers("orders/paid", body, secret, **options))
+
+    def stop(self) -> str:
+        """Stop it; its stderr."""
+        self.process.terminate()
+        _, err = self.process.communicate(timeout=10)
+        return err.decode()
+
+
+@pytest.fixture
+def serve(tmp_path):
+    started = []
+
+    def start(*args: str, **env: str) -> Serve:
+        port = free_port()
+        process = subprocess.Popen(console_script() + ["serve", "--port", str(port), *args], env=clean_env(**env),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+        started.append(process)
         wait_until_listening(port, process)
-        http = urllib3.PoolManager(retries=False)
-        order = {"id": 4401, "email": "serve.test@example.com", "total_price": "12.00", "currency": "EUR",
-                 "processed_at": "2026-11-20T09:58:01+00:00", "line_items": [{"variant_id": 7, "quantity": 1,
-                                                                             "price": "12.00"}]}
-        body = json.dumps(order).encode()
-        url = f"http://127.0.0.1:{port}/webhooks/shopify"
+        return Serve(port, process)
 
-        queued = http.request("POST", url, body=body, headers=shopify_headers("orders/paid", body, SECRET))
-        forged = http.request("POST", url, body=body, headers=shopify_headers("orders/paid", body, "wrong"))
-        elsewhere = http.request("POST", f"http://127.0.0.1:{port}/nowhere", body=b"{}")
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
-        assert (queued.status, json.loads(queued.data)["status"]) == (202, "queued")
-        assert (forged.status, json.loads(forged.data)["status"]) == (401, "rejected")
-        assert elsewhere.status == 404
-        for _ in range(200):  # the sender drains the queue after answering
-            if fake_tiktok.accepted:
-                break
-            time.sleep(0.05)
-        [event] = fake_tiktok.events
-        assert event["event_id"] == "shopify-order-4401" and event["_request"]["event_source_id"] == "CSERVEPIXEL"
-        assert "serve.test@example.com" not in json.dumps(event)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+
+def wait_for(condition) -> None:
+    for _ in range(200):  # the sender drains the queue after answering; a guard, not a timing assertion
+        if condition():
+            return
+        time.sleep(0.05)
+
+
+def test_live_serve_receives_a_signed_webhook_and_delivers_it(serve, fake_tiktok):
+    server = serve("--live", SHOPIFY_WEBHOOK_SECRET=SECRET, TIKTOK_ACCESS_TOKEN=fake_tiktok.access_token,
+                   TIKTOK_API_BASE_URL=fake_tiktok.base_url, TIKTOK_PIXEL_ID="CSERVEPIXEL")
+    body = json.dumps(ORDER).encode()
+
+    queued = server.post(body, SECRET)
+    forged = server.post(body, "wrong")
+    elsewhere = server.http.request("POST", f"http://127.0.0.1:{server.port}/nowhere", body=b"{}")
+
+    assert (queued.status, json.loads(queued.data)["status"]) == (202, "queued")
+    assert (forged.status, json.loads(forged.data)["status"]) == (401, "rejected")
+    assert (elsewhere.status, json.loads(elsewhere.data)["status"]) == (404, "not_found")
+    wait_for(lambda: fake_tiktok.accepted)
+    [event] = fake_tiktok.events
+    assert event["event_id"] == "shopify-order-4401" and event["_request"]["event_source_id"] == "CSERVEPIXEL"
+    assert "serve.test@example.com" not in json.dumps(event)
+    err = server.stop()
+    assert f"events sent to the Events API at {fake_tiktok.base_url}" in err
+    assert "signatures checked with SHOPIFY_WEBHOOK_SECRET (1 secret)" in err and SECRET not in err
+
+
+def test_serve_prints_each_outcome_and_what_reached_tiktok_and_keeps_a_token_away(serve, fake_tiktok):
+    server = serve(SHOPIFY_WEBHOOK_SECRET=SECRET, TIKTOK_ACCESS_TOKEN=fake_tiktok.access_token,
+                   TIKTOK_API_BASE_URL=fake_tiktok.base_url)
+    body = json.dumps(ORDER).encode()
+    assert server.post(body, SECRET).status == 202
+    assert server.post(body, "wrong").status == 401
+    err = server.stop()
+
+    assert fake_tiktok.received == []  # without --live nothing goes to the configured API
+    assert "POST /webhooks/shopify -> 202 queued (1 event(s))" in err
+    assert "sent to the embedded fake TikTok (http://127.0.0.1:" in err
+    assert "delivered 1 of 1 [Purchase shopify-order-4401]" in err
+    assert "POST /webhooks/shopify -> 401 rejected (X-Shopify-Hmac-Sha256 matches no configured secret" in err
+    assert "nothing goes to TikTok without --live" in err
+    assert "serve.test@example.com" not in err and SECRET not in err and fake_tiktok.access_token not in err
+
+
+def test_serve_names_the_local_secret_and_documents_its_dead_letter_file(serve, tmp_path):
+    server = serve("--dead-letter", str(tmp_path / "dl.ndjson"))
+    err = server.stop()
+    assert "signatures checked with the local development secret" in err
+    assert f"dead letters appended to {tmp_path / 'dl.ndjson'} (NDJSON, one record per line)" in err
+    assert "tiktok-relay-local-dev-secret" not in err
+
+
+def run_serve(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(console_script() + ["serve", "--port", str(free_port()), *args], env=clean_env(**env),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_live_serve_needs_the_store_secret():
+    result = run_serve("--live", TIKTOK_ACCESS_TOKEN="t", TIKTOK_PIXEL_ID="CPIXEL")
+    assert result.returncode == 2
+    assert "SHOPIFY_WEBHOOK_SECRET is not set; with --live" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["", " , "])
+def test_an_empty_webhook_secret_is_an_error_not_the_public_secret(value):
+    result = run_serve(SHOPIFY_WEBHOOK_SECRET=value)
+    assert result.returncode == 2
+    assert "SHOPIFY_WEBHOOK_SECRET is set but holds no secret" in result.stderr
+
+
+def test_an_unusable_dead_letter_path_is_refused_at_start(tmp_path):
+    result = run_serve("--dead-letter", str(tmp_path / "no" / "such" / "dl.ndjson"))
+    assert result.returncode == 2 and "--dead-letter" in result.stderr and "does not exist" in result.stderr

@@ -56,8 +56,8 @@ def make_server(pipeline: LocalPipeline, port: int, host: str = "127.0.0.1", *,
             payload = response.get("body") or ""
             data = payload.encode() if not response.get("isBase64Encoded") else base64.b64decode(payload)
             status = response.get("statusCode", 500)
+            on_answer(self.command, path, status, _parsed(data))  # reported first: the line precedes the answer
             self._reply(status, response.get("headers") or {}, data)
-            on_answer(self.command, path, status, _parsed(data))
             with lock:
                 drained = pipeline.drain()
             if drained.events or drained.problems:
@@ -65,9 +65,9 @@ def make_server(pipeline: LocalPipeline, port: int, host: str = "127.0.0.1", *,
 
         def _refuse(self, path: str, status: int, reason: str) -> None:
             body = {"status": "rejected", "reason": reason}
+            on_answer(self.command, path, status, body)
             self._reply(status, {"content-type": "application/json"}, json.dumps(body).encode())
             self.close_connection = True
-            on_answer(self.command, path, status, body)
 
         def _reply(self, status: int, headers: dict, data: bytes) -> None:
             self.send_response(status)
