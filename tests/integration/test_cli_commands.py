@@ -137,11 +137,30 @@ def test_build_invalid_lines_exit_2_report_each_and_write_nothing(tmp_path):
     assert "margaret" not in err
 
 
-def test_build_without_a_pixel_id_names_the_variable():
+def test_build_without_a_pixel_id_names_the_variable_and_the_flag():
     proc = run(["build"], stdin=ndjson([event_line(1)]), env=clean_env())
     assert proc.returncode == 2
     assert proc.stdout == b""
-    assert b"TIKTOK_PIXEL_ID" in proc.stderr
+    assert b"TIKTOK_PIXEL_ID is not set and no --pixel-id was given" in proc.stderr
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--phone-region", "USA"], {}, "--phone-region must be an ISO 3166-1 alpha-2 region code such as US"),
+    ([], {"TIKTOK_PHONE_REGION": "USA"}, "TIKTOK_PHONE_REGION must be an ISO 3166-1 alpha-2 region code such as US"),
+    (["--pixel-id", "C123 456"], {}, "--pixel-id must be a pixel code: letters and digits only"),
+    ([], {"TIKTOK_PIXEL_ID": "C123 456"}, "TIKTOK_PIXEL_ID must be a pixel code: letters and digits only"),
+])
+def test_a_bad_flag_or_variable_is_blamed_by_name_not_on_the_data(args, env, message):
+    """The same wrong value gets the same message whether it came as a flag or a variable, and
+    it is never blamed on a phone number or an event."""
+    line = event_line(1, user={"phone": "(415) 555-2671"})
+    for command in ("build", "send"):
+        proc = run([command, *args], stdin=ndjson([line]), env=clean_env(**{"TIKTOK_PIXEL_ID": PIXEL,
+                                                                           "TIKTOK_ACCESS_TOKEN": "t", **env}))
+        assert proc.returncode == 2 and proc.stdout == b""
+        err = proc.stderr.decode()
+        assert message in err and "line 1" not in err
+        assert "USA" not in err and "C123 456" not in err
 
 
 def test_build_of_a_missing_file_is_a_usage_error(tmp_path):

@@ -1,4 +1,5 @@
-"""The receiver Lambda (functions/receiver/app.py) with the events/ files, moto SQS, DynamoDB
+"""The receiver Lambda (tiktok_relay/handlers/receiver.py, what functions/receiver/app.py hands
+to Lambda) with the events/ files, moto SQS, DynamoDB
 idempotency and Secrets Manager, and a fake Lambda context."""
 
 from __future__ import annotations
@@ -59,6 +60,44 @@ def test_metrics_count_received_and_enqueued(aws, receiver_app, powertools_stdou
     assert {"WebhooksReceived", "EventsEnqueued"} <= names
     enqueued = next(doc for doc in emf if "EventsEnqueued" in doc)
     assert enqueued["EventsEnqueued"] == [1.0]
+
+
+def metric_dimensions(out: str, name: str) -> list[dict]:
+    """Each EMF document that holds `name`, as {dimension: value}."""
+    docs = [doc for doc in json_lines(out) if "_aws" in doc and name in doc]
+    return [{d: doc[d] for dims in doc["_aws"]["CloudWatchMetrics"] for ds in dims["Dimensions"] for d in ds}
+            for doc in docs]
+
+
+def test_refused_deliveries_count_as_rejected_and_retried_answers_as_failed(aws, receiver_app, powertools_stdout,
+                                                                            monkeypatch):
+    from tiktok_relay.pipeline import runtime
+
+    invoke(receiver_app, event_file("shopify/negative_bad_signature.json"))
+    invoke(receiver_app, event_file("shopify/negative_malformed_body.json"))
+    monkeypatch.setenv("EVENTS_QUEUE_URL", aws.queue_url.replace("tiktok-relay-events", "no-such-queue"))
+    runtime.install()
+    invoke(receiver_app, event_file("shopify/orders_paid.json"))
+    out = powertools_stdout.readouterr().out
+    assert [d["reason"] for d in metric_dimensions(out, "WebhooksRejected")] == ["401", "400"]
+    assert [d["reason"] for d in metric_dimensions(out, "WebhooksFailed")] == ["unavailable"]
+
+
+def test_metrics_disabled_silences_every_metric_line(aws, receiver_app, powertools_stdout, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    invoke(receiver_app, event_file("shopify/negative_bad_signature.json"))
+    invoke(receiver_app, event_file("shopify/orders_paid.json"))
+    assert [doc for doc in json_lines(powertools_stdout.readouterr().out) if "_aws" in doc] == []
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/nowhere"), ("GET", "/webhooks/shopify"), ("GET", "/")])
+def test_any_other_route_gets_a_json_404_with_a_status(aws, receiver_app, method, path):
+    from tiktok_relay.local.apigw import http_api_event
+
+    status, body = invoke(receiver_app, http_api_event(method, path, {"content-type": "application/json"}, b"{}"))
+    assert status == 404
+    assert body == {"status": "not_found", "reason": "no such route; webhooks go to POST /webhooks/shopify"}
+    assert aws.messages() == []
 
 
 def test_duplicate_delivery_is_acknowledged_once(aws, receiver_app):

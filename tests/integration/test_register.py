@@ -50,13 +50,14 @@ def fake():
 
 
 def register(fake: FakeShopifyAdmin | None, *args: str, token: str | None = "fake", env: dict | None = None,
-             shop: str = SHOP, url: str = URL) -> subprocess.CompletedProcess:
-    """Run the command. token="fake" passes the fake's token with --access-token; None passes none."""
+             shop: str | None = SHOP, url: str = URL) -> subprocess.CompletedProcess:
+    """Run the command. token="fake" passes the fake's token with --access-token; None passes none;
+    shop=None passes no --shop."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "TIKTOK_"))}
     if fake is not None:
         clean["SHOPIFY_ADMIN_BASE_URL"] = fake.base_url
     clean.update(env or {})
-    argv = [CLI, "register", "shopify", "--shop", shop, "--url", url, *args]
+    argv = [CLI, "register", "shopify", *(["--shop", shop] if shop is not None else []), "--url", url, *args]
     if token is not None:
         argv += ["--access-token", fake.access_token if token == "fake" else token]
     # timeout only guards against a hang; nothing asserts on durations
@@ -410,6 +411,31 @@ def test_print_toml_with_topics_and_version(fake):
         "api_version": "2026-07",
         "subscriptions": [{"topics": ["orders/paid", "checkouts/create"], "uri": URL}],
     }
+
+
+def test_print_toml_needs_no_shop(fake):
+    result = register(fake, "--print-toml", token=None, shop=None)
+    assert result.returncode == 0, result.stderr
+    assert tomllib.loads(result.stdout)["webhooks"]["subscriptions"][0]["uri"] == URL
+    assert fake.calls == []
+
+
+def test_without_print_toml_the_shop_is_required(fake):
+    result = register(fake, shop=None)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--shop is required (SHOP.myshopify.com), unless --print-toml" in result.stderr
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("url", ["https://.../webhooks/shopify", "https://<your-api>/webhooks/shopify",
+                                 "https://abc123/webhooks/shopify", "https://relay.example.com/webhooks/shopify",
+                                 "https://my-relay.test/webhooks/shopify", "https://a..b.com/webhooks/shopify"])
+def test_a_placeholder_url_is_refused_before_anything_is_sent(fake, url):
+    for args in ((), ("--print-toml",)):
+        result = register(fake, *args, url=url)
+        assert result.returncode == 2 and result.stdout == "", url
+        assert "--url" in result.stderr and ("not a real host" in result.stderr or "not a valid URL" in result.stderr)
+    assert fake.calls == []
 
 
 def test_print_toml_still_validates_the_url(fake):

@@ -138,6 +138,27 @@ def test_unreadable_file_exits_2_naming_the_file(tmp_path):
     assert done.returncode == 2 and b"cannot read" in done.stderr
 
 
+@pytest.mark.parametrize("topic", ["order/paid", "ORDER_PAID", "orders"])
+def test_an_unknown_topic_exits_2_listing_the_known_ones(tmp_path, topic):
+    done = tiktok_relay_map("--topic", topic, str(write(tmp_path, order())))
+    assert done.returncode == 2 and done.stdout == b""
+    err = done.stderr.decode()
+    assert f"--topic {topic!r} is not a topic the relay knows; known topics: " in err
+    assert "orders/paid" in err and "checkouts/create" in err
+
+
+def test_the_enum_spelling_of_a_topic_is_accepted(tmp_path):
+    done = tiktok_relay_map("--topic", "ORDERS_PAID", str(write(tmp_path, order())))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["data"][0]["event"] == "Purchase"
+
+
+def test_a_pixel_id_that_is_not_a_pixel_code_is_named(tmp_path):
+    done = tiktok_relay_map("--topic", "orders/paid", str(write(tmp_path, order())),
+                            env=clean_env(TIKTOK_PIXEL_ID="C123 456"))
+    assert done.returncode == 2 and b"TIKTOK_PIXEL_ID must be a pixel code" in done.stderr
+
+
 def test_rest_wrapped_order_gets_a_hint(tmp_path):
     done = tiktok_relay_map("--topic", "orders/paid", str(write(tmp_path, {"order": order()})))
     assert done.returncode == 0 and b"unwrapped" in done.stderr
