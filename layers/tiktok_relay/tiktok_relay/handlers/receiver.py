@@ -7,7 +7,7 @@ run this very module.
 
 Metrics: WebhooksRejected counts deliveries refused for good (400, 401: sent again unchanged,
 they would be refused again); WebhooksFailed counts answers Shopify retries (409, 5xx). Both
-carry a `reason` dimension.
+carry a `reason` dimension. UnroutedRequests counts requests to any other route (404).
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def shopify_webhook() -> Response:
 def no_such_route(error: NotFoundError) -> Response:
     # Powertools' own 404 body has no `status`; every answer of the receiver has one.
     event = app.current_event
+    metrics.add_metric(name="UnroutedRequests", unit=MetricUnit.Count, value=1)  # e.g. a webhook URL without its path
     logger.warning("no such route", extra={"method": event.http_method, "path": event.path[:200]})
     return _json(404, {"status": "not_found", "reason": f"no such route; webhooks go to POST {WEBHOOK_PATH}"})
 

@@ -228,6 +228,7 @@ class Properties(StrictModel):
     query: str | None = None
     search_string: str | None = None
     description: str | None = None
+    status: str | None = None  # order, item or service status (TikTok's "About Parameters")
     delivery_category: Literal["in_store", "curbside", "home_delivery"] | None = None
     predicted_ltv: Money | None = None
 
