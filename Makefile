@@ -1,11 +1,16 @@
 # One entry point for people and CI. Every target sets up what it needs on a fresh machine.
+# The tools need Python 3.11 or newer (PYTHON, default python3; checked first); `sam build`
+# (make test, make infra) also needs a python3.13.
 #   make demo   replay events/ through receiver -> queue -> sender against the embedded fake TikTok
+#               (never TikTok itself, whatever the environment holds: replay posts only with --live)
 #   make test   the whole suite (what .ci/run runs): the gates (ruff, mypy), sam validate --lint,
-#               cfn-lint and sam build (offline, no AWS credentials), then pytest, which also
-#               checks the built layer
+#               cfn-lint and sam build (offline, no AWS credentials), the sdist and the wheel
+#               (make dist), then pytest, which also checks the built layer and installs the
+#               wheel into a fresh virtualenv
 #   make lint   only the gates: ruff (style, imports, complexity) and mypy
 #   make unit   only the unit tests (seconds)
 #   make infra  only the template checks and sam build
+#   make dist   only the sdist and the wheel (into .build/dist)
 #   make bench  the benchmarks (not part of the test suite)
 
 PYTHON ?= python3
@@ -33,19 +38,47 @@ FIND_PYTHON313 = for dir in $$(echo "$$PATH" | tr ':' ' ') \
 	    && { echo "$$dir/python3.13"; exit 0; }; \
 	done; exit 1
 
-.PHONY: demo test unit lint bench clean infra sam-validate lint-template sam-build
+.PHONY: demo test unit lint bench clean infra sam-validate lint-template sam-build dist check-python test-tools
 
-$(VENV)/.installed: pyproject.toml
+# First of all: an older Python would have pip search for minutes for versions that do not exist.
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: tiktok-relay's tools need Python 3.11 or newer, and $(PYTHON) is" \
+	    "$$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo 'not found')." >&2; \
+	  echo "       Use a newer one: make $(or $(MAKECMDGOALS),demo) PYTHON=python3.12 (or python3.11, python3.13)." >&2; \
+	  echo "       make test also needs a python3.13 for sam build (pyenv install 3.13)." >&2; exit 1; }
+
+$(VENV)/.installed: pyproject.toml | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# The two negative_ samples are refused on purpose (tests/integration/test_demo.py keeps this note true).
 demo: $(VENV)/.installed
 	$(BIN)/tiktok-relay replay events/shopify/*.json
+	@echo "Refused on purpose: negative_bad_signature.json (401, a forged signature) and" \
+	  "negative_malformed_body.json (400, a body that is not JSON) show what bad deliveries get;" \
+	  "the two WARNING log lines on stderr are theirs. Nothing left this machine: replay sends to" \
+	  "TikTok only with --live."
 
-# The SAM steps come first so that pytest's built-layer checks see this very build.
-test: $(VENV)/.installed lint infra
+# The SAM steps and the packages come first so that pytest's built-layer and wheel checks see
+# this very build.
+test: $(VENV)/.installed lint infra dist test-tools
 	$(BIN)/python -m pytest -q
+
+# curl (sign --curl) and jq (the README's resend recipe) run in the tests; installed if missing.
+test-tools:
+	@command -v curl >/dev/null && command -v jq >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null; \
+	  else echo "error: make test needs curl and jq; install them (e.g. apt-get install curl jq)" >&2; exit 1; fi; }
+
+# The sdist, and the wheel built from it (which proves the sdist complete).
+dist: $(VENV)/.installed
+	rm -rf .build/dist
+	@mkdir -p .build
+	$(BIN)/python -m build --outdir .build/dist . >.build/dist.log 2>&1 || { cat .build/dist.log; exit 1; }
+	@ls .build/dist
 
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest -q tests/unit

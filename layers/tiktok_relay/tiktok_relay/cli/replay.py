@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, say
-from tiktok_relay.local.replay import ReplayRun
+from tiktok_relay.local import check_local_extra
+
+if TYPE_CHECKING:
+    from tiktok_relay.local.replay import ReplayRun
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    check_local_extra()  # before the harness is imported: it needs the extra itself
     from tiktok_relay.local.replay import replay
 
     run = replay(args.files, dry_run=args.dry_run, dead_letter_path=args.dead_letter,

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.cli.common import EXIT_OK, fail, say
-from tiktok_relay.local.harness import Drained
+from tiktok_relay.local import check_local_extra
+
+if TYPE_CHECKING:
+    from tiktok_relay.local.harness import Drained
 
 
 def _line(text: str) -> None:
@@ -22,6 +25,7 @@ def _line(text: str) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    check_local_extra()  # before the harness is imported: it needs the extra itself
     from tiktok_relay.local.harness import open_local_pipeline
     from tiktok_relay.local.serve import make_server
     from tiktok_relay.sources.shopify.receiver import WEBHOOK_PATH

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from tiktok_relay.config import TikTokSettings
 from tiktok_relay.errors import ConfigurationError, EventValidationError, UsageError
+from tiktok_relay.local import check_local_extra
 from tiktok_relay.local.lambda_context import FakeLambdaContext
 from tiktok_relay.local.memory import FileDeadLetters, MemoryIdempotencyStore, MemoryQueue, QueuedMessage
 from tiktok_relay.local.platforms import LOCAL_WEBHOOK_SECRET, WebhookSecret, platform, webhook_secret
@@ -47,9 +47,6 @@ _POWERTOOLS_DEFAULTS = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_METRICS_DISABLED": "1",
 }
-# What the handlers import through Powertools (its Tracer: aws-xray-sdk; its idempotency: boto3)
-# and Lambda provides (the runtime, the Powertools layer). Installed by the `local` extra.
-LOCAL_EXTRA = {"boto3": "boto3", "aws_xray_sdk": "aws-xray-sdk"}
 RECEIVER_MODULE = "tiktok_relay.handlers.receiver"
 SENDER_MODULE = "tiktok_relay.handlers.sender"
 
@@ -59,16 +56,6 @@ def use_local_powertools_defaults() -> None:
     Anything already set in the environment wins."""
     for name, value in _POWERTOOLS_DEFAULTS.items():
         os.environ.setdefault(name, value)
-
-
-def check_local_extra() -> None:
-    """ConfigurationError naming the extra when what the handlers import is not installed."""
-    missing = [package for module, package in LOCAL_EXTRA.items() if importlib.util.find_spec(module) is None]
-    if missing:
-        raise ConfigurationError(
-            f"replay and serve run the Lambda handlers, whose Powertools Tracer and idempotency need "
-            f"{' and '.join(missing)} (Lambda provides them); install them with: pip install 'tiktok-relay[local]'"
-        )
 
 
 def load_handlers() -> tuple[ModuleType, ModuleType]:
@@ -288,7 +275,6 @@ def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_lette
     `require_secret`: the platform's secret variable must be set (no local development secret)."""
     from tiktok_relay.pipeline.runtime import client_factory
 
-    check_local_extra()
     use_local_powertools_defaults()
     shopify = ShopifySettings.from_env()
     secret = webhook_secret(platform("shopify"))
