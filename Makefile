@@ -31,7 +31,7 @@ SAM_ENV   := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-ea
 # `sam build` (BuildMethod: python3.13) needs an executable called python3.13 on PATH. Prints the
 # first one that really runs Python 3.13 with pip: PATH first (a pyenv shim whose version is not
 # active fails this test and is skipped), then pyenv's versions/3.13.*, newest first.
-# tests/integration/test_template.py finds the same interpreter for its built-layer import check.
+# tests/infrastructure/test_template.py finds the same interpreter for its built-layer import check.
 FIND_PYTHON313 = for dir in $$(echo "$$PATH" | tr ':' ' ') \
 	$$(ls -d "$$(pyenv root 2>/dev/null || echo "$${PYENV_ROOT:-$$HOME/.pyenv}")"/versions/3.13*/bin 2>/dev/null | sort -rV); do \
 	  "$$dir/python3.13" -c 'import sys, pip; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1 \

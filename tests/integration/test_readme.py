@@ -1,28 +1,31 @@
-"""The README's promises that code can check: its library example runs as written, and CI runs
-exactly the README's test command."""
+"""The README's promises that code can check: its library example and its resend recipe run as
+written, every file an example names exists, its first screen holds the Quick start, and CI
+runs exactly the README's test command."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
-from tests.support import ROOT
+import pytest
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+from tests.support import ROOT, clean_env, console_script
+from tests.support.readme import code_blocks, library_example, readme, section
 
-
-def section(title: str) -> str:
-    start = README.index(f"## {title}")
-    end = README.find("\n## ", start + 1)
-    return README[start: end if end != -1 else None]
+README = readme()
+PACKAGE = ROOT / "layers" / "tiktok_relay" / "tiktok_relay"
+# Files the examples make rather than read: what the command writes, or what the user writes.
+WRITTEN = {"dead-letters.ndjson": "replay and serve write it", "samconfig.toml": "sam deploy --guided writes it"}
+FILE = re.compile(r"(?<![\w/:.*-])((?:[\w.-]+/)*[\w.-]+\.(?:json|ndjson|toml|txt|py|ya?ml|liquid|sh))\b")
 
 
 def test_library_example_runs_against_the_fake(fake_tiktok, tmp_path):
-    [code] = re.findall(r"```python\n(.*?)```", section("Using the library on its own"), re.S)[:1]
     script = tmp_path / "example.py"
-    script.write_text(code)
+    script.write_text(library_example())
     env = {**os.environ, "TIKTOK_ACCESS_TOKEN": fake_tiktok.access_token, "TIKTOK_API_BASE_URL": fake_tiktok.base_url,
            "TIKTOK_PIXEL_ID": "CREADMEPIXEL", "TIKTOK_TEST_EVENT_CODE": "TEST123"}
 
@@ -39,9 +42,104 @@ def test_library_example_runs_against_the_fake(fake_tiktok, tmp_path):
 
 def test_ci_runs_the_readme_test_command():
     quick_start = section("Quick start")
-    commands = re.findall(r"```sh\n(.*?)\n```", quick_start, re.S)
-    assert commands[:2] == ["make demo", "make test"]
+    commands = code_blocks(quick_start, "sh")
+    assert [c.strip() for c in commands[:2]] == ["make demo", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert [line for line in ci.splitlines() if line and not line.startswith(("#", "set ", "cd "))] == ["make test"]
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+def test_the_first_screen_says_what_it_is_and_holds_the_quick_start():
+    first_screen = "\n".join(README.splitlines()[:45])
+    assert "## Quick start" in first_screen and "make demo" in first_screen and "make test" in first_screen
+    quick_start = section("Quick start")
+    assert "Python 3.11 or newer" in quick_start and "Python 3.13" in quick_start
+    assert "source .venv/bin/activate" in quick_start
+    assert "--live" in quick_start  # why the demo cannot reach TikTok
+
+
+def example_files() -> list[tuple[str, str]]:
+    """(file, the block it is in) for every file a shell or Python example names."""
+    out = []
+    for language in ("sh", "bash", "python"):
+        for block in code_blocks(README, language):
+            out += [(match, block) for match in FILE.findall(block)]
+    return out
+
+
+BASES = (ROOT, PACKAGE, PACKAGE.parent)  # paths are given from the root, or the package's folders
+
+
+def inline_paths() -> list[str]:
+    """Repository paths the prose names in `code`: with an extension, under a folder of the
+    repository (a theme's layout/theme.liquid or another project's src/ are not ours)."""
+    paths = [p.removeprefix("./") for p in re.findall(r"`([\w.-]+/[\w./-]+\.\w+)`", README) if "*" not in p]
+    return [p for p in paths if p not in WRITTEN and any((base / p.split("/")[0]).is_dir() for base in BASES)]
+
+
+def test_every_file_an_example_names_exists():
+    missing = []
+    for name, block in example_files():
+        written = re.search(rf">\s*{re.escape(name)}\b", block)  # made by the example itself
+        if not (written or name in WRITTEN or (ROOT / name).exists()):
+            missing.append(name)
+    assert example_files() and missing == []
+
+
+def test_every_repository_path_the_prose_names_exists():
+    missing = [p for p in inline_paths() if not any((base / p).exists() for base in BASES)]
+    assert inline_paths() and missing == []
+
+
+def test_the_file_check_catches_a_made_up_file():
+    assert FILE.findall("tiktok-relay map --topic orders/paid order.json > out.json") == ["order.json", "out.json"]
+    assert not (ROOT / "order.json").exists()
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (make test installs it)")
+def test_the_resend_recipe_resends_what_was_dead_lettered(fake_tiktok, tmp_path):
+    [recipe] = [block.strip() for block in code_blocks(section("Troubleshooting"), "sh")
+                if "dead-letters.ndjson" in block]
+    # A dead-letter file as replay writes it: one event rejected by TikTok, one record that kept failing.
+    fake_tiktok.reject_events({"shopify-order-5829310123456"})
+    env = clean_env(TIKTOK_ACCESS_TOKEN=fake_tiktok.access_token, TIKTOK_API_BASE_URL=fake_tiktok.base_url,
+                    TIKTOK_PIXEL_ID="CRESENDPIXEL")
+    replayed = subprocess.run(console_script() + ["replay", "--live", "--max-receives", "1", "--dead-letter",
+                                                  str(tmp_path / "dead-letters.ndjson"),
+                                                  str(ROOT / "events/shopify/orders_paid.json")],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert replayed.returncode == 1, replayed.stderr
+    fake_tiktok.reset()
+    fake_tiktok.fail_next("50002")  # the checkout event keeps failing: its record is dead-lettered too
+    subprocess.run(console_script() + ["replay", "--live", "--max-receives", "1", "--dead-letter",
+                                       str(tmp_path / "dead-letters.ndjson"),
+                                       str(ROOT / "events/shopify/checkouts_create.json")],
+                   env={**env, "TIKTOK_API_BASE_URL": "http://127.0.0.1:9/open_api"}, capture_output=True,
+                   timeout=120)
+    letters = [json.loads(line) for line in (tmp_path / "dead-letters.ndjson").read_text().splitlines()]
+    assert [("request" in letter, "body" in letter) for letter in letters] == [(True, False), (False, True)]
+    fake_tiktok.reset()
+
+    path = os.pathsep.join([str(console_script()[0].rsplit("/", 1)[0]), env["PATH"]])
+    resent = subprocess.run(["sh", "-c", recipe], cwd=tmp_path, env={**env, "PATH": path}, capture_output=True,
+                            text=True, timeout=120)
+
+    assert resent.returncode == 0, resent.stderr
+    assert json.loads(resent.stdout)["delivered"] == 2
+    assert sorted(fake_tiktok.accepted_ids()) == ["shopify-checkout-f3a9c2d1e0b4a5968778695a4b3c2d1e",
+                                                  "shopify-order-5829310123456"]
+    # What was dead-lettered is what is resent: hashed values pass through unchanged.
+    [order] = [e for e in fake_tiktok.events if e["event_id"] == "shopify-order-5829310123456"]
+    assert order["user"] == letters[0]["request"]["data"][0]["user"]
+
+
+def test_the_migration_section_gives_the_import_change_and_the_renames():
+    migration = section("Moving from pytt-events-api")
+    [snippet] = code_blocks(migration, "python")
+    done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for old, new in (("timestamp", "event_time"), ("phone_number", '"phone"'), ("Ad(callback=...)", '"ttclid"'),
+                     ("Context(ip=..., user_agent=...)", '"ip"'), ("ContentType.PRODUCT", '"product"')):
+        row = next(line for line in migration.splitlines() if line.startswith("|") and old in line)
+        assert new in row, row
