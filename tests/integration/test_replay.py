@@ -196,6 +196,15 @@ def test_the_summary_says_sent_only_when_something_was():
     assert "nothing was sent to the embedded fake TikTok" in nothing.stdout
 
 
+def test_the_summary_does_not_say_sent_when_nothing_got_through(fake_tiktok, tmp_path):
+    fake_tiktok.fail_randomly(1.0, ["40001"])  # refused every time (not retried by the client: no backoff)
+    result = replay("--live", "--max-receives", "1", "--dead-letter", str(tmp_path / "dl.ndjson"),
+                    "events/shopify/orders_paid.json", env=trap_env(fake_tiktok))
+    assert result.returncode == 1
+    assert f"nothing was delivered to the Events API at {fake_tiktok.base_url}: " in result.stdout
+    assert "sent to" not in result.stdout
+
+
 def test_no_metric_json_on_stderr():
     result = replay(*SHOPIFY_EVENTS)
     assert result.returncode == 0, result.stderr

@@ -70,8 +70,10 @@ def _print_human(run: ReplayRun, hint: str | None) -> None:
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items())
     if run.dry_run:
         print(f"\ndry run, nothing sent: {counts}")
-    elif summary["requests_sent"]:
+    elif summary["delivered"]:
         print(f"\nsent to {run.target}: {counts}")
+    elif summary["requests_sent"]:  # tried, but nothing was taken (unreachable, or every event refused)
+        print(f"\nnothing was delivered to {run.target}: {counts}")
     else:
         print(f"\nnothing was sent to {run.target}: {counts}")
     if summary["dead_lettered"]:

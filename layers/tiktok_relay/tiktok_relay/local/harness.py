@@ -217,11 +217,6 @@ class Target:
     description: str  # "the embedded fake TikTok (URL)", "TikTok (URL)", "the Events API at URL", "nowhere"
     fake: FakeTikTok | None = None
 
-    @property
-    def is_tiktok(self) -> bool:
-        return self.settings is not None and self.fake is None and \
-            self.settings.base_url.rstrip("/") == TikTokSettings.DEFAULT_BASE_URL
-
 
 def choose_target(*, live: bool, dry_run: bool, env=None) -> tuple[Target, list[str]]:
     """The embedded fake unless `live`; with `live`, the Events API the environment configures
