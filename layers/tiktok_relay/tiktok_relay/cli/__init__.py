@@ -108,7 +108,7 @@ def make_parser() -> argparse.ArgumentParser:
     shop.set_defaults(run="fakes:run_fake_shopify")
 
     mapping = _command(commands, "map", "show the request a store webhook payload becomes")
-    mapping.add_argument("--platform", required=True, choices=_platforms(), help="the store platform")
+    mapping.add_argument("--platform", required=True, choices=("shopify",), help="the store platform")
     mapping.add_argument("--topic", required=True, help="webhook topic, e.g. orders/paid")
     mapping.add_argument("--shop-domain", default="example.myshopify.com",
                          help="the shop's myshopify.com domain (default example.myshopify.com)")
