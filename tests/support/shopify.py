@@ -55,7 +55,7 @@ def order(**changes) -> dict:
 # reasons, or the map command's output.
 PII_VALUES = (
     "Ada.Lovelace@Example.com", "ada.lovelace@example.com", "ada@analytical.example", "Lovelace",
-    "07911 123456", "7911123456", "7700900123", "020 7946 0018", "SW1Y 4JH", "SW1Y", "St James",
+    "07911 123456", "7911123456", "7400123456", "020 7946 0018", "SW1Y 4JH", "SW1Y", "St James",
     "jon@example.com", "john@example.com", "bob@biller.com", "Biller", "Shipper", "555-555-SHIP",
     "40003", "K2P 2L8", "eallam@example.com",
 )

@@ -147,14 +147,15 @@ def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[s
         if not text:
             continue
         if normalize.is_sha256_hex(text):
-            hashes[text.lower()] = None
+            if digest := normalize.prehashed(text):
+                hashes[digest] = None
             continue
         if phones.without_separators(text) in seen:
             continue  # '+' and the same digits as a number already hashed
         e164 = attempt(phones.normalize_phone, path, warnings, text, region)
         if e164 is not None and e164 not in seen:
             seen.add(e164)
-            hashes[normalize.sha256_hex(e164)] = None
+            hashes[normalize.phone_digest(e164)] = None
     return list(hashes)
 
 
