@@ -15,6 +15,7 @@ from tiktok_relay.sources.shopify.settings import ShopifySettings, parse_topic_e
 SHOPIFY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
 NOW = 1_714_700_000  # 2024-05-03T01:33:20Z, after every fixture's timestamps
 SHOP = "tea-shop.myshopify.com"
+STOREFRONT = "tea-shop.example"  # the GB order's order_status_url host: its storefront's own
 
 
 def sha(text: str) -> str:

@@ -18,7 +18,13 @@ from types import ModuleType
 
 from tiktok_relay.errors import ConfigurationError, EventValidationError
 from tiktok_relay.local.lambda_context import FakeLambdaContext
-from tiktok_relay.local.memory import FileDeadLetters, MemoryIdempotencyStore, MemoryQueue, QueuedMessage
+from tiktok_relay.local.memory import (
+    FileDeadLetters,
+    MemoryIdempotencyStore,
+    MemoryQueue,
+    MemoryStateStore,
+    QueuedMessage,
+)
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.receive import Receiver
@@ -117,13 +123,15 @@ class LocalPipeline:
         if batch_size < 1 or max_receives < 1:
             raise ConfigurationError("--batch-size and --max-receives must be at least 1")
         self.queue = MemoryQueue()
+        self.states = MemoryStateStore()  # carts remembered across the run's deliveries
         self.dead_letters = FileDeadLetters(dead_letter_path)
         self.tally = Tally()
         self.batch_size = batch_size
         self.max_receives = max_receives
         self.dry_run = client_factory is None
         source = ShopifySource(secrets=StaticSecret(webhook_secret), settings=settings, pixel_id=pixel_id)
-        receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore())
+        receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore(),
+                            state_store=self.states)
         sender = None if self.dry_run else QueueSender(
             client=client_factory, dead_letters=self.dead_letters, on_report=self._count
         )
