@@ -211,11 +211,18 @@ def _custom_value(value: Any) -> Any:
     return _custom_scalar(value)
 
 
-def _custom_names(data: Any) -> Any:
-    """A custom parameter's name is sent in clear too: it must not be an email or a phone."""
+_FIELD_NAMES: dict[type, frozenset[str]] = {}  # model -> its field names (model_fields costs a call each time)
+
+
+def _custom_names(data: Any, model: type[BaseModel]) -> Any:
+    """A custom parameter's name (a key that is none of `model`'s fields) is sent in clear too: it
+    must not be an email or a phone."""
+    known = _FIELD_NAMES.get(model)
+    if known is None:
+        known = _FIELD_NAMES[model] = frozenset(model.model_fields)
     if isinstance(data, dict):
         for key in data:
-            if isinstance(key, str) and (has_email(key) or looks_like_phone(key)):
+            if key not in known and isinstance(key, str) and (has_email(key) or looks_like_phone(key)):
                 raise ValueError("a custom parameter's name looks like an email address or a phone number")
     return data
 
@@ -351,7 +358,10 @@ class Content(StrictModel):
     quantity: Quantity | None = None
     status: str | None = None
 
-    _names = model_validator(mode="before")(_custom_names)
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _custom_names(data, cls)
 
 
 class Properties(StrictModel):
@@ -375,7 +385,10 @@ class Properties(StrictModel):
     delivery_category: Literal["in_store", "curbside", "home_delivery"] | None = None
     predicted_ltv: Money | None = None
 
-    _names = model_validator(mode="before")(_custom_names)
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _custom_names(data, cls)
 
     @field_validator("currency", mode="before")
     @classmethod
