@@ -959,7 +959,7 @@ for fn, (path, attribute) in handlers.items():
 # What the first invocation builds, from an environment like the template's.
 from tiktok_relay.pipeline import runtime
 env = {"TIKTOK_PIXEL_ID": "CPIXEL", "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
-       "IDEMPOTENCY_TABLE": "t", "SHOPIFY_WEBHOOK_SECRET_NAME": "s", "TIKTOK_ACCESS_TOKEN_SECRET_NAME": "s2",
+       "IDEMPOTENCY_TABLE": "t", "STATE_TABLE": "c", "SHOPIFY_WEBHOOK_SECRET_NAME": "s", "TIKTOK_ACCESS_TOKEN_SECRET_NAME": "s2",
        "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
 built = [type(runtime.build_receiver(env)).__name__, type(runtime.build_sender(env)).__name__]
 tooling = sorted(m for m in sys.modules if m.split(".")[:2] in (["tiktok_relay", "local"], ["tiktok_relay", "testing"],
