@@ -78,6 +78,7 @@ PIXEL = "CBENCHPIXEL0000000001"
 SHOP = "tea-shop.myshopify.com"
 QUEUE = "tiktok-relay-events"
 TABLE = "tiktok-relay-idempotency"
+STATE_TABLE = "tiktok-relay-state"
 LAMBDA_EVENT_LIMIT = 6 * 1024 * 1024  # bytes of an invocation's event, SQS batches included
 SQS_MAX_BATCH = 10_000
 MB = 1024 * 1024
@@ -99,6 +100,7 @@ TEMPLATE_ENV = {
 RECEIVER_TEMPLATE_ENV = {
     "TIKTOK_PIXEL_ID": PIXEL,
     "IDEMPOTENCY_TABLE": TABLE,
+    "STATE_TABLE": STATE_TABLE,
     "SHOPIFY_WEBHOOK_SECRET_NAME": SECRET_NAME,
     "TIKTOK_TEST_EVENT_CODE": "",
     "TIKTOK_PHONE_REGION": "",
@@ -373,11 +375,12 @@ def moto_server():
                                         region_name="us-east-1")
         sqs = session.client("sqs", endpoint_url=endpoint)
         queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-        session.client("dynamodb", endpoint_url=endpoint).create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )
+        for table in (TABLE, STATE_TABLE):
+            session.client("dynamodb", endpoint_url=endpoint).create_table(
+                TableName=table, BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            )
         session.client("secretsmanager", endpoint_url=endpoint).create_secret(Name=SECRET_NAME, SecretString=SECRET)
         yield endpoint, queue_url, sqs
     finally:

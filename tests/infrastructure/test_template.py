@@ -281,7 +281,8 @@ def environment_problems(template: dict) -> list[str]:
 
 
 # Receiver/sender variables that may legitimately be blank (their parameters default to "").
-OPTIONAL_ENVIRONMENT = ("TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS")
+OPTIONAL_ENVIRONMENT = ("TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
+                        "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS", "SHOPIFY_STOREFRONT_DOMAIN")
 
 
 def local_only_problems(template: dict) -> list[str]:
@@ -338,12 +339,20 @@ def idempotency_table(template: dict) -> str | None:
 
 
 def table_problems(template: dict) -> list[str]:
-    table = idempotency_table(template)
+    problems = []
+    for variable in ("IDEMPOTENCY_TABLE", "STATE_TABLE"):
+        problems += _table_problems(template, variable)
+    return problems
+
+
+def _table_problems(template: dict, variable: str) -> list[str]:
+    table = ref(fn_environment(template, RECEIVER).get(variable))
     if table not in resources(template, "AWS::DynamoDB::Table"):
-        return [f"IDEMPOTENCY_TABLE does not name a DynamoDB table of this template (got {table!r})"]
+        return [f"{variable} does not name a DynamoDB table of this template (got {table!r})"]
     p = props(template, table)
     problems = []
-    # Powertools' DynamoDBPersistenceLayer defaults: key attribute `id`, TTL attribute `expiration`.
+    # Powertools' DynamoDBPersistenceLayer defaults, which DynamoDBStateStore uses as well: key
+    # attribute `id`, TTL attribute `expiration`.
     if p.get("KeySchema") != [{"AttributeName": "id", "KeyType": "HASH"}]:
         problems.append(f"{table}'s key is {p.get('KeySchema')!r}, not id (HASH)")
     if {"AttributeName": "id", "AttributeType": "S"} not in p.get("AttributeDefinitions", []):
@@ -562,6 +571,8 @@ MISTAKES = [
     ("table", _set(f"{R}/IdempotencyTable/Properties/KeySchema/0/AttributeName", "pk"), "not id (HASH)"),
     ("table", _set(f"{R}/IdempotencyTable/Properties/TimeToLiveSpecification/AttributeName", "ttl"), "TTL"),
     ("table", _set(f"{RECV_ENV}/IDEMPOTENCY_TABLE", {"Ref": "EventsQueue"}), "does not name a DynamoDB"),
+    ("table", _set(f"{R}/StateTable/Properties/TimeToLiveSpecification/Enabled", False), "TTL"),
+    ("table", _set(f"{RECV_ENV}/STATE_TABLE", {"Ref": "DeadLetterQueue"}), "STATE_TABLE does not name"),
     ("layers", _set("Globals/Function/Layers", [{"Ref": LAYER}, {"Ref": POWERTOOLS_PARAMETER}]), "want Powertools"),
     ("layers", _set(f"{R}/{SENDER}/Properties/Layers", [{"Ref": LAYER}]), "want Powertools"),
     ("layers", _set(f"{R}/{LAYER}/Metadata/BuildMethod", "python3.12"), "BuildMethod"),
@@ -831,7 +842,11 @@ def test_generated_roles_are_least_privilege(transformed):
         == {"${ShopifyWebhookSecretName}-??????"}
     assert {r["Fn::Sub"].rsplit(":secret:", 1)[1] for a, r in _allowed(sender) if a.startswith("secretsmanager")} \
         == {"${TikTokAccessTokenSecretName}-??????"}
-    assert {getatt(r) for a, r in _allowed(receiver) if a.startswith("dynamodb:")} == {("IdempotencyTable", "Arn")}
+    assert {getatt(r) for a, r in _allowed(receiver) if a.startswith("dynamodb:")} == {
+        ("IdempotencyTable", "Arn"), ("StateTable", "Arn")}
+    # The state table is read and written, never updated or deleted.
+    assert {a for a, r in _allowed(receiver) if getatt(r) == ("StateTable", "Arn")} == {
+        "dynamodb:GetItem", "dynamodb:PutItem"}
     assert "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole" not in receiver["ManagedPolicyArns"]
 
 
@@ -961,7 +976,7 @@ for fn, (path, attribute) in handlers.items():
 # What the first invocation builds, from an environment like the template's.
 from tiktok_relay.pipeline import runtime
 env = {"TIKTOK_PIXEL_ID": "CPIXEL", "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
-       "IDEMPOTENCY_TABLE": "t", "SHOPIFY_WEBHOOK_SECRET_NAME": "s", "TIKTOK_ACCESS_TOKEN_SECRET_NAME": "s2",
+       "IDEMPOTENCY_TABLE": "t", "STATE_TABLE": "c", "SHOPIFY_WEBHOOK_SECRET_NAME": "s", "TIKTOK_ACCESS_TOKEN_SECRET_NAME": "s2",
        "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
 built = [type(runtime.build_receiver(env)).__name__, type(runtime.build_sender(env)).__name__]
 tooling = sorted(m for m in sys.modules if m.split(".")[:2] in (["tiktok_relay", "local"], ["tiktok_relay", "testing"],

@@ -30,11 +30,12 @@ def aws(monkeypatch):
             Attributes={"VisibilityTimeout": "0",
                         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
         )["QueueUrl"]
-        boto3.client("dynamodb").create_table(
-            TableName="tiktok-relay-idempotency", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )
+        for table in ("tiktok-relay-idempotency", "tiktok-relay-state"):
+            boto3.client("dynamodb").create_table(
+                TableName=table, BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            )
         secrets = boto3.client("secretsmanager")
         secrets.create_secret(Name=SHOPIFY_SECRET_NAME, SecretString=LOCAL_WEBHOOK_SECRET)
         secrets.create_secret(Name=TIKTOK_SECRET_NAME, SecretString="fake-tiktok-token")
@@ -42,6 +43,7 @@ def aws(monkeypatch):
             "TIKTOK_PIXEL_ID": PIXEL_ID,
             "EVENTS_QUEUE_URL": queue_url,
             "IDEMPOTENCY_TABLE": "tiktok-relay-idempotency",
+            "STATE_TABLE": "tiktok-relay-state",
             "SHOPIFY_WEBHOOK_SECRET_NAME": SHOPIFY_SECRET_NAME,
             "TIKTOK_ACCESS_TOKEN_SECRET_NAME": TIKTOK_SECRET_NAME,
             "DEAD_LETTER_QUEUE_URL": dlq_url,

@@ -119,7 +119,7 @@ def test_build_phone_region_flag_and_its_absence():
 
 def test_build_invalid_lines_exit_2_report_each_and_write_nothing(tmp_path):
     lines = [event_line(i) for i in range(1, 1500)]
-    lines[1] = event_line(2, properties={"valeu": 3})
+    lines[1] = event_line(2, page={"valeu": 3})
     lines[3] = event_line(4, user={"email": "margaret.private at example.org"})
     lines[1199] = "{not json"
     lines[1299] = event_line(1300, event="purchase")
@@ -129,7 +129,7 @@ def test_build_invalid_lines_exit_2_report_each_and_write_nothing(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == b""  # not even the valid first 1000 events
     err = proc.stderr.decode()
-    assert "line 2: properties.valeu" in err
+    assert "line 2: page.valeu" in err
     assert "line 4: user.email" in err
     assert "line 1200:" in err
     assert "line 1300: event" in err
@@ -241,9 +241,9 @@ def test_send_without_a_token_names_the_variable(fake_tiktok):
 
 
 def test_send_with_invalid_input_sends_nothing(fake_tiktok):
-    proc = run(["send"], stdin=ndjson([event_line(1), event_line(2, properties={"valeu": 1})]), env=send_env(fake_tiktok))
+    proc = run(["send"], stdin=ndjson([event_line(1), event_line(2, page={"valeu": 1})]), env=send_env(fake_tiktok))
     assert proc.returncode == 2 and proc.stdout == b""
-    assert b"line 2: properties.valeu" in proc.stderr
+    assert b"line 2: page.valeu" in proc.stderr
     assert fake_tiktok.received == []
 
 
@@ -351,3 +351,24 @@ def test_fake_shopify_command_serves_the_admin_api_that_register_calls():
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert f"export SHOPIFY_ADMIN_BASE_URL=http://127.0.0.1:{port}" in err.decode()
+
+
+def test_build_says_once_that_a_deprecated_event_name_is_deprecated_and_still_builds_it():
+    lines = [json.dumps({"event": "PlaceAnOrder", "event_time": T + i, "event_id": f"p{i}"}) for i in range(3)]
+    lines.append(json.dumps({"event": "ClickButton", "event_time": T, "event_id": "c0"}))
+    proc = run(["build"], stdin=ndjson(lines))
+    assert proc.returncode == 0
+    assert [e["event"] for e in json.loads(proc.stdout)["data"]] == ["PlaceAnOrder"] * 3 + ["ClickButton"]
+    err = proc.stderr.decode()
+    assert err.count("tiktok-relay: warning: TikTok soft-deprecated the event 'PlaceAnOrder'") == 1
+    assert err.count("soft-deprecated the event 'ClickButton'") == 1
+    assert "DeprecatedEventWarning" not in err  # said by the CLI, not dumped by Python's warnings
+
+
+def test_send_of_events_without_ids_gives_them_ids_from_their_content(fake_tiktok):
+    lines = [json.dumps({"event": "Purchase", "event_time": T + i}) for i in range(2)]
+    for _ in range(2):  # a second run over the same file: the same ids, deduplicated by TikTok
+        proc = run(["send"], stdin=ndjson(lines), env=send_env(fake_tiktok))
+        assert proc.returncode == 0, proc.stderr
+    assert len(fake_tiktok.events) == 4 and len(fake_tiktok.counted_events) == 2
+    assert all(e["event_id"].startswith("auto-") for e in fake_tiktok.events)

@@ -11,7 +11,7 @@ import pytest
 from tests.support import event_file, json_lines
 from tests.support.aws import PIXEL_ID, SHOPIFY_SECRET_NAME
 
-RAW_PII = ("ada.lovelace@example.com", "07700 900123", "+447700900456", "Lovelace", "SW1A 1AA", "Analytical Row")
+RAW_PII = ("ada.lovelace@example.com", "07400 900123", "+447400900456", "Lovelace", "SW1A 1AA", "Analytical Row")
 
 
 def invoke(app, event):

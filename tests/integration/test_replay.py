@@ -15,7 +15,7 @@ import pytest
 from tests.support import ROOT
 
 SHOPIFY_EVENTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "events" / "shopify").glob("*.json"))
-RAW_PII = ("ada.lovelace@example.com", "07700 900123", "+447700900456", "Lovelace", "SW1A 1AA", "Analytical Row",
+RAW_PII = ("ada.lovelace@example.com", "07400 900123", "+447400900456", "Lovelace", "SW1A 1AA", "Analytical Row",
            "grace.hopper@example.com")
 
 

@@ -38,6 +38,12 @@ class Aws:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
         return {"records": len(messages), "failed": sorted(failed)}
 
+    def dynamodb(self):
+        """A DynamoDB client (inside the moto context of the `aws` fixture)."""
+        import boto3
+
+        return boto3.client("dynamodb")
+
     def messages(self, url: str | None = None, *, max_messages: int = 10) -> list[dict]:
         """Receive (and delete) what is on a queue now."""
         out = []

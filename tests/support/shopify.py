@@ -15,6 +15,7 @@ from tiktok_relay.sources.shopify.settings import ShopifySettings, parse_topic_e
 SHOPIFY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
 NOW = 1_714_700_000  # 2024-05-03T01:33:20Z, after every fixture's timestamps
 SHOP = "tea-shop.myshopify.com"
+STOREFRONT = "tea-shop.example"  # the GB order's order_status_url host: its storefront's own
 
 
 def sha(text: str) -> str:
@@ -55,7 +56,7 @@ def order(**changes) -> dict:
 # reasons, or the map command's output.
 PII_VALUES = (
     "Ada.Lovelace@Example.com", "ada.lovelace@example.com", "ada@analytical.example", "Lovelace",
-    "07911 123456", "7911123456", "7700900123", "020 7946 0018", "SW1Y 4JH", "SW1Y", "St James",
+    "07911 123456", "7911123456", "7400123456", "020 7946 0018", "SW1Y 4JH", "SW1Y", "St James",
     "jon@example.com", "john@example.com", "bob@biller.com", "Biller", "Shipper", "555-555-SHIP",
     "40003", "K2P 2L8", "eallam@example.com",
 )

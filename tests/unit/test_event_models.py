@@ -13,6 +13,7 @@ import pytest
 from tiktok_relay.errors import EventValidationError, TikTokRelayError
 from tiktok_relay.tiktok.models import (
     LEGACY_EVENTS,
+    LEGACY_RENAMES,
     MAX_EVENTS_PER_REQUEST,
     STANDARD_EVENTS,
     Content,
@@ -242,7 +243,7 @@ def test_duplicate_contents_are_allowed():
         ({"currency": "dollars"}, "properties.currency"),
         ({"currency": "US"}, "properties.currency"),
         ({"contents": [{"price": -0.01}]}, "properties.contents.0.price"),
-        ({"contents": [{"quantity": 1.5}]}, "properties.contents.0.quantity"),
+        ({"contents": [{"quantity": "two"}]}, "properties.contents.0.quantity"),
         ({"contents": [{"quantity": -1}]}, "properties.contents.0.quantity"),
         ({"contents": "sku-1"}, "properties.contents"),
         ({"content_type": "products"}, "properties.content_type"),
@@ -333,19 +334,14 @@ def test_every_event_source_is_accepted(source):
 @pytest.mark.parametrize(
     "build, loc",
     [
-        (lambda: event(properties={"valeu": 3}), "properties.valeu"),
+        (lambda: event(valeu=3), "valeu"),
         (lambda: event(user={"emial": "jane@example.com"}), "user.emial"),
-        (lambda: event(user={"phone_number": "+14155552671"}), "user.phone_number"),  # the Events 1.0 name
-        (lambda: event(properties={"contents": [{"content_id": "a", "colour": "red"}]}), "properties.contents.0.colour"),
-        (lambda: event(context={"ip": "1.2.3.4"}), "context"),
-        (lambda: event(timestamp="2023-01-01T00:00:00Z"), "timestamp"),
         (lambda: event(page={"url": "https://x.example", "title": "Home"}), "page.title"),
-        (lambda: TrackRequest(event_source="web", event_source_id="P", pixel_code="P", data=[event()]), "pixel_code"),
+        (lambda: event(device={"os": "iOS"}), "device.os"),
         (lambda: TrackRequest(event_source="web", event_source_id="P",
-                              data=[{"event": "Purchase", "event_time": T}, {"event": "Purchase", "event_time": T, "properties": {"valeu": 1}}]),
-         "data.1.properties.valeu"),
-        (lambda: Properties(content_type="product", valeu=1), "valeu"),
-        (lambda: Content.model_validate({"sku": "a"}), "sku"),
+                              data=[{"event": "Purchase", "event_time": T}, {"event": "Purchase", "event_time": T, "valeu": 1}]),
+         "data.1.valeu"),
+        (lambda: User(emial="a@b.co"), "emial"),
     ],
 )
 def test_unknown_field_is_an_error_naming_it(build, loc):
@@ -353,11 +349,45 @@ def test_unknown_field_is_an_error_naming_it(build, loc):
         build()
     assert problems(caught) == [loc]
     assert f"{loc}: unknown field" in str(caught.value)
+    assert "Events API 1.0" not in str(caught.value)  # no rename is suggested for a mere typo
+
+
+@pytest.mark.parametrize(
+    "build, loc, new",
+    [
+        (lambda: event(timestamp="2023-01-01T00:00:00Z"), "timestamp", "event_time"),
+        (lambda: event(user={"phone_number": "+14155552671"}), "user.phone_number", "phone"),
+        (lambda: event(phone_number="+14155552671"), "phone_number", "user.phone"),
+        (lambda: event(context={"ip": "1.2.3.4"}), "context", "user and page"),
+        (lambda: event(ip="1.2.3.4"), "ip", "user.ip"),
+        (lambda: event(callback="E.C.P.x"), "callback", "user.ttclid"),
+        (lambda: event(user={"callback": "E.C.P.x"}), "user.callback", "ttclid"),
+        (lambda: event(pixel_code="P"), "pixel_code", "event_source_id (of the request)"),
+        (lambda: TrackRequest(event_source="web", event_source_id="P", pixel_code="P", data=[event()]), "pixel_code",
+         "event_source_id"),
+        (lambda: TrackRequest(event_source="web", event_source_id="P",
+                              data=[{"event": "Purchase", "event_time": T, "timestamp": 1}]), "data.0.timestamp", "event_time"),
+        (lambda: Event.model_validate_json('{"event": "Purchase", "event_time": 1700000000, "timestamp": 1}'), "timestamp",
+         "event_time"),
+    ],
+)
+def test_an_events_api_1_name_is_an_error_that_gives_its_2_0_name(build, loc, new):
+    with pytest.raises(EventValidationError) as caught:
+        build()
+    assert problems(caught) == [loc]
+    assert f"{loc}: unknown field" in str(caught.value)
+    assert f"Events API 2.0 calls it {new} (this is an Events API 1.0 name)" in str(caught.value)
+
+
+def test_the_rename_table_names_blocks_the_hint_can_reach():
+    assert set(LEGACY_RENAMES) == {"request", "event", "user", "page"}
+    assert LEGACY_RENAMES["event"]["timestamp"] == "event_time"
+    assert LEGACY_RENAMES["user"]["phone_number"] == "phone"
 
 
 def test_validation_error_is_the_librarys_own_type():
     with pytest.raises(Exception) as caught:
-        event(properties={"valeu": 3})
+        event(valeu=3)
     exc = caught.value
     assert type(exc) is EventValidationError
     assert isinstance(exc, TikTokRelayError)
@@ -382,8 +412,8 @@ def test_every_entry_point_raises_the_librarys_error(call):
 
 def test_all_problems_are_reported_at_once():
     with pytest.raises(EventValidationError) as caught:
-        Event(event="purchase", event_time="soon", user={"ip": "nope", "email": "nope"}, properties={"valeu": 1})
-    assert sorted(problems(caught)) == sorted(["event", "event_time", "user.ip", "user.email", "properties.valeu"])
+        Event(event="purchase", event_time="soon", user={"ip": "nope", "email": "nope"}, page={"valeu": 1})
+    assert sorted(problems(caught)) == sorted(["event", "event_time", "user.ip", "user.email", "page.valeu"])
 
 
 RAW_EMAIL = "margaret.hamilton.private@example.org"
@@ -406,7 +436,10 @@ RAW_NAME = "Margaret Heafield"
         lambda: Event.model_validate_json(
             '{"event":"Purchase","event_time":"soon","user":{"email":"%s","phone":"%s","firstname":"%s"}}'
             % (RAW_EMAIL, RAW_PHONE, RAW_NAME)),
-        lambda: Properties(description=RAW_NAME, valeu=RAW_EMAIL),
+        lambda: Properties(description=RAW_NAME, note=RAW_EMAIL),
+        lambda: Properties(description=RAW_NAME, note=["ok", "+1 (617) 555-0142"]),
+        lambda: Properties(**{RAW_EMAIL: 1}),
+        lambda: Content(content_name=RAW_NAME, buyer="Margaret Heafield <margaret.hamilton.private@example.org>"),
     ],
 )
 def test_errors_never_contain_the_raw_value(build):
@@ -422,7 +455,7 @@ def test_errors_never_contain_the_raw_value(build):
 def test_reprs_never_contain_the_raw_value():
     built = Event(
         event="Purchase", event_time=T,
-        user={"email": RAW_EMAIL, "phone": "+1 617 555 0142", "first_name": RAW_NAME, "last_name": "Hamilton",
+        user={"email": RAW_EMAIL, "phone": "+1 617 253 1000", "first_name": RAW_NAME, "last_name": "Hamilton",
               "external_id": "cust-margaret-77", "zip_code": "02139-4307"},
     )
     request = TrackRequest(event_source="web", event_source_id="P", data=[built])
@@ -438,5 +471,5 @@ def test_booleans_are_not_numbers(field):
 
     properties = {"contents": [{"price": True}]} if field == "price" else \
         {"contents": [{"quantity": True}]} if field == "quantity" else {field: True}
-    with pytest.raises(EventValidationError, match="boolean"):
+    with pytest.raises(EventValidationError, match="boolean|must be a number"):
         Event(event="Purchase", event_time=1_704_721_970, properties=properties)

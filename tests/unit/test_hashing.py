@@ -18,6 +18,8 @@ from tiktok_relay.tiktok.models import Event, User
 # Reference §5 test vectors (they match Segment's fixtures).
 EMAIL_VECTOR = "eb9869a32b532840dd6aa714f7a872d21d6f650fc5aa933d9feefc64708969c7"  # coreytest1231@gmail.com
 PHONE_VECTOR = "910a625c4ba147b544e6bd2f267e130ae14c591b6ba9c25cb8573322dedbebd0"  # +15555555555
+# TikTok's own E.164 example ("example for US: +12133734253"): a valid number, unlike the 555 one.
+TIKTOK_PHONE = "+12133734253"
 EXTERNAL_ID_VECTOR = "481f202262e9c5ccc48d24e60798fadaa5f6ff1f8369f7ab927c04c3aa682a7f"  # testid123
 DIGITS_VECTOR = "065f45b37b5dad20b5a67158468161cdf35b1ae3cda2a666e7852feab7424897"  # 1231231234
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -54,15 +56,24 @@ def test_email_is_trimmed_and_lowercased_then_hashed(raw):
     assert user_wire(email=raw) == {"email": [EMAIL_VECTOR]}
 
 
-@pytest.mark.parametrize("raw", ["+1555-555-5555", "+1 555 555 5555", "+1 (555) 555-5555", "+15555555555"])
-def test_phone_vector_hashes_e164_with_the_plus(raw):
-    assert normalize.hash_phone(raw) == PHONE_VECTOR
-    assert user_wire(phone=raw) == {"phone": [PHONE_VECTOR]}
+@pytest.mark.parametrize("raw", ["+1213-373-4253", "+1 213 373 4253", "+1 (213) 373-4253", "+12133734253"])
+def test_phone_hashes_e164_with_the_plus(raw):
+    assert normalize.hash_phone(raw) == sha(TIKTOK_PHONE)
+    assert user_wire(phone=raw) == {"phone": [sha(TIKTOK_PHONE)]}
 
 
-def test_phone_vector_in_national_format_needs_a_region():
-    assert normalize.hash_phone("(555) 555-5555", "US") == PHONE_VECTOR
-    assert user_wire(phone="555-555-5555", phone_region="US") == {"phone": [PHONE_VECTOR]}
+def test_phone_in_national_format_needs_a_region():
+    assert normalize.hash_phone("(213) 373-4253", "US") == sha(TIKTOK_PHONE)
+    assert user_wire(phone="213-373-4253", phone_region="US") == {"phone": [sha(TIKTOK_PHONE)]}
+
+
+@pytest.mark.parametrize("raw", ["+1555-555-5555", "+1 (555) 555-5555", "+15555555555"])
+def test_the_reference_555_vector_is_no_valid_number_and_is_refused(raw):
+    # Segment's fixture hashes it (PHONE_VECTOR); no 555 area code exists, so it matches nobody.
+    with pytest.raises(ValueError, match="not a valid phone number"):
+        normalize.hash_phone(raw)
+    with pytest.raises(EventValidationError, match="user.phone"):
+        user_wire(phone=raw)
 
 
 @pytest.mark.parametrize("raw", ["testid123", "  testid123 ", "\ttestid123\n"])
@@ -120,8 +131,8 @@ def test_decomposed_and_composed_accents_hash_the_same():
     "raw, normalized",
     [
         ("94107", "94107"),
-        ("94107-1234", "941071234"),
-        (" 94107 - 1234 ", "941071234"),
+        ("94107-1234", "94107"),  # a US ZIP+4: its first five digits
+        (" 94107 - 1234 ", "94107"),
         ("SW1A 1AA", "sw1a1aa"),
         ("sw1a1aa", "sw1a1aa"),
         ("75008", "75008"),
@@ -229,8 +240,8 @@ def test_one_value_or_a_list_both_become_a_list():
 def test_list_is_deduplicated_after_normalization_keeping_order():
     wire = user_wire(email=["b@example.com", "coreytest1231@gmail.com", " B@Example.COM", "COREYTEST1231@gmail.com"])
     assert wire == {"email": [sha("b@example.com"), EMAIL_VECTOR]}
-    wire = user_wire(phone=["+1555-555-5555", "+1 (555) 555 5555", "+44 20 7946 0958"])
-    assert wire == {"phone": [PHONE_VECTOR, sha("+442079460958")]}
+    wire = user_wire(phone=["+1213-373-4253", "+1 (213) 373 4253", "+44 20 7946 0958"])
+    assert wire == {"phone": [sha(TIKTOK_PHONE), sha("+442079460958")]}
 
 
 def test_empty_values_are_dropped_from_lists():

@@ -32,19 +32,19 @@ def test_blank_lines_are_skipped_but_counted():
 def test_every_bad_line_is_reported_with_its_number_and_field():
     lines = [
         line(1),
-        line(2, properties={"valeu": 1}),
+        line(2, page={"valeu": 1}),
         "not json at all",
         line(4),
         line(5, user={"ip": "999.0.0.1"}, event="purchase"),
     ]
     parsed = parse_events(lines)
     found = [(p.line, p.problem.loc) for p in parsed.problems]
-    assert (2, "properties.valeu") in found
+    assert (2, "page.valeu") in found
     assert any(n == 3 for n, _ in found)
     assert (5, "user.ip") in found and (5, "event") in found
     assert {n for n, _ in found} == {2, 3, 5}
     assert parsed.line_numbers == [1, 4]
-    assert str(parsed.problems[0]).startswith("line 2: properties.valeu: unknown field")
+    assert str(parsed.problems[0]).startswith("line 2: page.valeu: unknown field")
 
 
 @pytest.mark.parametrize("count, sizes", [(0, []), (1, [1]), (999, [999]), (1000, [1000]), (1001, [1000, 1]),

@@ -5,7 +5,7 @@ without `phonenumbers.parse` (a tenth of its cost), following the parser's steps
 installed library's metadata. These tests compare it with the parser on numbers of every
 country calling code and every region, with and without national (trunk) prefixes, so a
 phonenumbers upgrade that changed the parser's rules would fail here rather than silently
-change hashes.
+change hashes. `phones.is_valid` is held to `phonenumbers.is_valid_number` the same way.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ def parser_e164(text: str, region: str | None = None) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parser_valid_e164(text: str, region: str | None = None) -> str | None:
+    """What normalize_phone gives: the parser's E.164, only for numbers the library calls valid."""
+    e164 = parser_e164(text, region)
+    if e164 is None or not phonenumbers.is_valid_number(phonenumbers.parse(e164, None)):
+        return None
+    return e164
 
 
 def candidates(seed: int):
@@ -79,6 +87,41 @@ def test_fast_path_equals_the_parser_for_every_country_code():
             mismatches.append((text, fast, expected))
     assert not mismatches[:20]
     assert checked > 20_000 and taken > checked // 4  # the comparison covers the fast path well
+
+
+def test_validity_equals_the_library_for_every_country_code_and_region():
+    checked = valid = 0
+    mismatches = []
+    for text in candidates(seed=7):
+        try:
+            number = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            continue
+        national = phonenumbers.national_significant_number(number)
+        expected = phonenumbers.is_valid_number(number)
+        checked += 1
+        valid += expected
+        if phones.is_valid(number.country_code, national) != expected:
+            mismatches.append((text, expected))
+    assert not mismatches[:20]
+    assert checked > 20_000 and checked // 20 < valid < checked  # both answers are well covered
+
+
+@pytest.mark.parametrize(("text", "region"), [
+    ("555-555-5555", "US"), ("+1 555 555 5555", None), ("123-123-1234", "US"), ("9901109922", "US"),
+    ("+1 990 110 9922", None),
+])
+def test_numbers_that_only_have_a_possible_length_are_refused(text, region):
+    assert parser_e164(text, region) is not None  # possible: the old rule hashed them
+    with pytest.raises(ValueError, match="not a valid phone number"):
+        phones.normalize_phone(text, region)
+
+
+def test_china_is_hashed_without_its_country_code_and_others_with_it():
+    assert phones.tiktok_form(phones.normalize_phone("+86 138 0000 0000")) == "13800000000"
+    assert phones.tiktok_form(phones.normalize_phone("138 0000 0000", "CN")) == "13800000000"
+    assert phones.tiktok_form(phones.normalize_phone("+1 213 373 4253")) == "+12133734253"
+    assert phones.tiktok_form(phones.normalize_phone("+852 5123 4567")) == "+85251234567"  # Hong Kong keeps it
 
 
 def national_candidates(seed: int):
@@ -130,7 +173,7 @@ def test_fast_path_equals_the_parser_for_national_numbers_in_every_region():
     ],
 )
 def test_normalize_phone_agrees_with_the_parser_on_tricky_national_input(text, region):
-    expected = parser_e164(text.strip(), region)
+    expected = parser_valid_e164(text.strip(), region)
     if expected is None:
         with pytest.raises(ValueError):
             phones.normalize_phone(text, region)
@@ -152,7 +195,7 @@ def test_normalize_phone_agrees_with_the_parser_on_tricky_national_input(text, r
     ],
 )
 def test_normalize_phone_agrees_with_the_parser_on_tricky_input(text):
-    expected = parser_e164(text.strip())
+    expected = parser_valid_e164(text.strip())
     if expected is None:
         with pytest.raises(ValueError):
             phones.normalize_phone(text)

@@ -30,7 +30,7 @@ PHONES = [
     ("(415) 555-2671", "US", "+14155552671"),
     ("415.555.2671", "US", "+14155552671"),
     ("1-415-555-2671", "US", "+14155552671"),
-    ("+1555-555-5555", None, "+15555555555"),
+    ("+1 213 373 4253", None, "+12133734253"),
     ("(416) 555-0123", "CA", "+14165550123"),
     ("+1 (604) 555-0199", None, "+16045550199"),
     ("011 44 20 7946 0958", "US", "+442079460958"),
@@ -40,7 +40,7 @@ PHONES = [
     ("+44 20 7946 0958", None, "+442079460958"),
     ("020 7946 0958", "GB", "+442079460958"),
     ("0044 20 7946 0958", "GB", "+442079460958"),
-    ("07700 900123", "GB", "+447700900123"),
+    ("07400 900123", "GB", "+447400900123"),
     # France (+33, trunk 0)
     ("+33 1 42 68 53 00", None, "+33142685300"),
     ("01 42 68 53 00", "FR", "+33142685300"),
@@ -124,7 +124,8 @@ def test_phone_in_an_event_is_the_hash_of_e164(raw, region, e164):
     if region:
         user["phone_region"] = region
     wire = Event(event="Purchase", event_time=T, user=user).wire()
-    assert wire["user"] == {"phone": [sha(e164)]}
+    # TikTok's rule: China's numbers without their country code, every other with it.
+    assert wire["user"] == {"phone": [sha(e164.removeprefix("+86"))]}
     assert "phone_region" not in wire["user"]  # an input-only hint, never sent
 
 
@@ -198,10 +199,15 @@ def test_context_phone_region_is_last():
     assert event_user({"phone": AMBIGUOUS}, "de")["phone"] == [sha(DE)]
 
 
-def test_country_that_is_not_a_region_code_falls_back_to_the_context():
+def test_a_country_name_is_read_as_its_code_and_so_is_a_region_hint():
     user = event_user({"phone": AMBIGUOUS, "country": "France"}, "DE")
-    assert user["phone"] == [sha(DE)]
-    assert user["country"] == "france"
+    assert user["phone"] == [sha(FR)]
+    assert user["country"] == "fr"
+
+
+def test_a_country_that_is_no_country_is_an_error_naming_it():
+    with pytest.raises(EventValidationError, match="user.country"):
+        event_user({"phone": AMBIGUOUS, "country": "Atlantis"}, "DE")
 
 
 def test_no_hint_at_all_is_an_error():

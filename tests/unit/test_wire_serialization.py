@@ -33,7 +33,7 @@ FULL_INPUT = {
             "event_id": 1001,
             "user": {
                 "email": ["  CoreyTest1231@Gmail.com ", "second@example.com", "coreytest1231@gmail.com"],
-                "phone": "+1555-555-5555",
+                "phone": "+1213-373-4253",
                 "external_id": "testid123",
                 "first_name": "  Corey ",
                 "last_name": "O'Test-Smith",
@@ -81,11 +81,11 @@ EXPECTED_BODY = {
                 "state": "ca",
                 "city": "sanfrancisco",
                 "email": [sha("coreytest1231@gmail.com"), sha("second@example.com")],
-                "phone": [sha("+15555555555")],
+                "phone": [sha("+12133734253")],
                 "external_id": [sha("testid123")],
                 "first_name": sha("corey"),
                 "last_name": sha("otestsmith"),
-                "zip_code": sha("941071234"),
+                "zip_code": sha("94107"),  # a US ZIP+4 is hashed as its first five digits
                 "ttclid": "E.C.P.abc123",
                 "ttp": "2F7h37YkS1j57AYSKTI7IHhJPYH",
                 "ip": "2001:db8::1",

@@ -6,6 +6,7 @@ values can be customer data or secrets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -40,7 +41,9 @@ class EventValidationError(TikTokRelayError, ValueError):
         super().__init__("; ".join(str(p) for p in problems) or "invalid input")
 
     @classmethod
-    def from_pydantic(cls, exc) -> EventValidationError:
+    def from_pydantic(cls, exc, hint: Callable[[tuple], str | None] | None = None) -> EventValidationError:
+        """The problems of a pydantic ValidationError. `hint(loc)` may add a few words to an unknown
+        field's message (tiktok/models.py says where Events API 1.0 names went in 2.0)."""
         # include_input=False: pydantic would otherwise echo the raw value (an email, a phone).
         problems = []
         for err in exc.errors(include_url=False, include_input=False, include_context=False):
@@ -50,6 +53,8 @@ class EventValidationError(TikTokRelayError, ValueError):
                 message = message[len("Value error, "):]
             if err["type"] == "extra_forbidden":
                 message = "unknown field (not part of the Events API 2.0 schema)"
+                if hint is not None and (words := hint(tuple(err["loc"]))):
+                    message += f"; {words}"
             problems.append(FieldProblem(loc, message))
         return cls(problems)
 
@@ -60,3 +65,9 @@ class SignatureError(TikTokRelayError):
 
 class DeliveryRejected(TikTokRelayError):
     """A signed webhook delivery that cannot be processed as it is (a required header missing)."""
+
+
+class DeprecatedEventWarning(FutureWarning):
+    """An event name TikTok soft-deprecated (PlaceAnOrder, ClickButton: out of its docs in 2025,
+    sunset in 2027). A FutureWarning, so Python shows it to the people running the code; filter
+    it with `warnings.filterwarnings("ignore", category=DeprecatedEventWarning)`."""

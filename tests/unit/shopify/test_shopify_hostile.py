@@ -75,6 +75,9 @@ def test_every_field_null_except_the_keys(topic, fixture):
     for settings in ALL_SETTINGS:
         result = map_webhook(topic, payload, SHOP, settings, now=NOW)
         check(result)
+        if topic.startswith("checkouts/"):  # nobody to match: an InitiateCheckout needs an identity
+            assert result.events == [] and "carries no email, phone or customer" in result.reason
+            continue
         assert len(result.events) == 1
         assert result.events[0].event_time == NOW  # no usable timestamp
         assert any("event_time set to now" in w for w in result.warnings)

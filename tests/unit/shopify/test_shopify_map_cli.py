@@ -38,7 +38,7 @@ def test_prints_the_complete_request_body(tmp_path):
     assert body["event_source"] == "web" and body["event_source_id"] == PIXEL
     (event,) = body["data"]
     assert event["event"] == "Purchase" and event["event_id"] == "shopify-order-5678901234567"
-    assert event["page"]["url"].startswith("https://tea-shop.myshopify.com/products/tea-set?")
+    assert event["page"]["url"].startswith("https://tea-shop.example/products/tea-set?")  # the storefront's host
     assert event["user"]["email"][0] == sha("ada.lovelace@example.com")
     assert done.stdout.decode().startswith("{\n  ")  # indented for people
     assert done.stderr == b""
@@ -57,9 +57,14 @@ def test_output_is_exactly_what_the_receiver_builds(tmp_path):
     assert list(body) == ["event_source", "event_source_id", "test_event_code", "data"]
 
 
-def test_default_shop_domain(tmp_path):
-    done = tiktok_relay_map("--topic", "orders/paid", str(write(tmp_path, order())))
-    assert json.loads(done.stdout)["data"][0]["page"]["url"].startswith("https://example.myshopify.com/")
+def test_the_storefront_domain_setting_makes_a_landing_path_absolute_never_the_shop_domain(tmp_path):
+    path = write(tmp_path, order(order_status_url=None))
+    done = tiktok_relay_map("--topic", "orders/paid", str(path),
+                            env=clean_env(TIKTOK_PIXEL_ID=PIXEL, SHOPIFY_STOREFRONT_DOMAIN="https://Shop.Example.com/"))
+    assert json.loads(done.stdout)["data"][0]["page"]["url"].startswith("https://shop.example.com/products/tea-set?")
+    done = tiktok_relay_map("--topic", "orders/paid", str(path))
+    assert "url" not in json.loads(done.stdout)["data"][0].get("page", {})
+    assert b"set SHOPIFY_STOREFRONT_DOMAIN" in done.stderr
 
 
 def test_nothing_to_send_prints_empty_data_and_the_reason_on_stderr(tmp_path):
@@ -106,7 +111,7 @@ def test_without_pixel_id_a_placeholder_and_a_note(tmp_path):
 
 
 def test_warnings_go_to_stderr(tmp_path):
-    path = write(tmp_path, order(currency="XYZ", browser_ip="nope"))
+    path = write(tmp_path, order(currency="XYZ", presentment_currency="XTS", browser_ip="nope"))
     done = tiktok_relay_map("--topic", "orders/paid", str(path))
     assert done.returncode == 0 and len(json.loads(done.stdout)["data"]) == 1
     assert b"warning: value and currency omitted" in done.stderr and b"warning: browser_ip dropped" in done.stderr

@@ -72,7 +72,7 @@ def _build(args: argparse.Namespace) -> tuple[list[TrackRequest], list[int]] | i
 def _validate_and_batch(args: argparse.Namespace) -> tuple[list[TrackRequest], list[int]] | int:
     from tiktok_relay.config import TikTokSettings, check_phone_region, check_pixel_id
     from tiktok_relay.errors import ConfigurationError
-    from tiktok_relay.tiktok.ndjson import build_requests, parse_events
+    from tiktok_relay.tiktok.ndjson import build_requests
 
     try:  # every value checked before any line is read
         settings = TikTokSettings.from_env()
@@ -80,7 +80,7 @@ def _validate_and_batch(args: argparse.Namespace) -> tuple[list[TrackRequest], l
         phone_region = check_phone_region(args.phone_region, "--phone-region") or settings.phone_region
     except ConfigurationError as exc:
         return fail(str(exc))
-    parsed = parse_events(_read_lines(args.file), phone_region=phone_region)
+    parsed = _parsed_saying_deprecations(_read_lines(args.file), phone_region)
     if parsed.problems:
         for problem in parsed.problems:
             print(problem, file=sys.stderr)
@@ -92,6 +92,21 @@ def _validate_and_batch(args: argparse.Namespace) -> tuple[list[TrackRequest], l
         parsed.events, event_source=args.event_source, event_source_id=pixel_id, test_event_code=test_code or None
     )
     return requests, parsed.line_numbers
+
+
+def _parsed_saying_deprecations(lines: list[bytes], phone_region: str | None):
+    """parse_events, with each deprecated event name it met said once (as a warning line)."""
+    import warnings
+
+    from tiktok_relay.errors import DeprecatedEventWarning
+    from tiktok_relay.tiktok.ndjson import parse_events
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecatedEventWarning)
+        parsed = parse_events(lines, phone_region=phone_region)
+    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DeprecatedEventWarning)):
+        say(f"warning: {message}")
+    return parsed
 
 
 def run_build(args: argparse.Namespace) -> int:

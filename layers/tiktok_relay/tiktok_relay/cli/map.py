@@ -6,8 +6,9 @@ body the Lambda receiver queues), as indented JSON on stdout. Nothing is sent.
 - Nothing to send: `data` is [] and the reason goes to stderr. Warnings go to stderr too.
   Both exit 0. Neither ever contains a customer's email, phone, name or address.
 - FILE unreadable, not JSON, or not a JSON object: exit 2 with a message naming FILE.
-- TOPIC not a topic the relay knows (a typo such as order/paid): exit 2, listing the known ones.
-- Settings come from the environment (SHOPIFY_*, TIKTOK_PIXEL_ID, TIKTOK_TEST_EVENT_CODE, TIKTOK_PHONE_REGION).
+  - TOPIC not a topic the relay knows (a typo such as order/paid): exit 2, listing the known ones.
+  - Settings come from the environment (SHOPIFY_*, TIKTOK_PIXEL_ID, TIKTOK_TEST_EVENT_CODE, TIKTOK_PHONE_REGION,
+    TIKTOK_OFFLINE_EVENT_SET_ID). The payload is read as a first delivery: a cart's whole contents.
   Without TIKTOK_PIXEL_ID, `event_source_id` shows the placeholder "<TIKTOK_PIXEL_ID>" and
   stderr says so: map sends nothing, so a missing pixel is not an error here.
 """
@@ -45,7 +46,9 @@ def run_map(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug: say so without echoing payload values
         say(f"mapping failed unexpectedly ({type(exc).__name__}); this is a tiktok-relay bug")
         return EXIT_UNDELIVERED
-    body = to_request_body(result, pixel_id=pixel_id, test_event_code=settings.test_event_code)
+    offline_id = settings.offline_event_set_id if result.event_source == "offline" else None
+    body = to_request_body(result, pixel_id=pixel_id, test_event_code=settings.test_event_code,
+                           offline_event_set_id=offline_id)
     for warning in result.warnings:
         say(f"warning: {warning}")
     if not result.events:

@@ -22,7 +22,13 @@ from tiktok_relay.config import TikTokSettings
 from tiktok_relay.errors import ConfigurationError, EventValidationError, UsageError
 from tiktok_relay.local import check_local_extra
 from tiktok_relay.local.lambda_context import FakeLambdaContext
-from tiktok_relay.local.memory import FileDeadLetters, MemoryIdempotencyStore, MemoryQueue, QueuedMessage
+from tiktok_relay.local.memory import (
+    FileDeadLetters,
+    MemoryIdempotencyStore,
+    MemoryQueue,
+    MemoryStateStore,
+    QueuedMessage,
+)
 from tiktok_relay.local.platforms import LOCAL_WEBHOOK_SECRET, WebhookSecret, platform, webhook_secret
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
@@ -119,6 +125,7 @@ class LocalPipeline:
         if batch_size < 1 or max_receives < 1:
             raise UsageError("--batch-size and --max-receives must be at least 1")
         self.queue = MemoryQueue()
+        self.states = MemoryStateStore()  # carts remembered across the run's deliveries
         self.dead_letters = FileDeadLetters(dead_letter_path)
         self.tally = Tally()
         self.batch_size = batch_size
@@ -126,7 +133,8 @@ class LocalPipeline:
         self.dry_run = client_factory is None
         self._drained: Drained | None = None
         source = ShopifySource(secrets=StaticSecret(webhook_secret), settings=settings, pixel_id=pixel_id)
-        receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore())
+        receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore(),
+                            state_store=self.states)
         sender = None if self.dry_run else QueueSender(
             client=client_factory, dead_letters=self.dead_letters, on_report=self._count
         )

@@ -1,4 +1,4 @@
-"""In-memory and file-backed stand-ins for SQS and DynamoDB.
+"""In-memory and file-backed stand-ins for SQS and DynamoDB (idempotency and remembered state).
 
 Used by `tiktok-relay replay` and `serve`, and by the tests: real objects with the same
 behaviour as the AWS ones where it matters (receive counts, dead letters, conditional puts).
@@ -8,6 +8,7 @@ Secrets given as values are `tiktok_relay.pipeline.runtime.StaticSecret`.
 from __future__ import annotations
 
 import datetime
+import json
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from tiktok_relay.pipeline.messages import DeadLetter
-from tiktok_relay.pipeline.ports import QueueError
+from tiktok_relay.pipeline.ports import QueueError, StateError
 
 
 @dataclass
@@ -111,6 +112,35 @@ class FileDeadLetters:
         except OSError as exc:
             raise QueueError(f"cannot write {self.path}: {exc.strerror}") from None
         self.count += 1
+
+
+class MemoryStateStore:
+    """Remembered state in a dict (no expiry: a local run is short). `available=False` simulates an
+    outage; `puts` counts writes, for assertions."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.available = True
+        self.puts = 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if not self.available:
+            raise StateError("state store unavailable")
+        with self._lock:
+            text = self._states.get(key)
+        return json.loads(text) if text is not None else None
+
+    def put(self, key: str, state: dict[str, Any]) -> None:
+        if not self.available:
+            raise StateError("state store unavailable")
+        with self._lock:
+            self._states[key] = json.dumps(state)  # a copy, as a real store holds
+            self.puts += 1
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._states)
 
 
 class MemoryIdempotencyStore(BasePersistenceLayer):

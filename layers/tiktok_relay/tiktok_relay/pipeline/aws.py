@@ -1,5 +1,5 @@
-"""The AWS side of the ports: SQS queues, the DynamoDB idempotency table, and secrets read
-through Powertools Parameters (cached). boto3 is imported here only, and only when used.
+"""The AWS side of the ports: SQS queues, the DynamoDB idempotency and state tables, and secrets
+read through Powertools Parameters (cached). boto3 is imported here only, and only when used.
 
 Every client comes from boto3's default session. Powertools would build the DynamoDB and
 Secrets Manager clients from a new session each, and each new session loads botocore's
@@ -7,11 +7,13 @@ endpoint data and models again: about 200 ms more of a cold start (tests/bench/b
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.errors import ConfigurationError
-from tiktok_relay.pipeline.ports import QueueError
+from tiktok_relay.pipeline.ports import QueueError, StateError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -23,6 +25,10 @@ SECRET_MAX_AGE_SECONDS = 300
 # A bad signature may mean the secret was rotated; refetching is allowed this often at most,
 # so a flood of forged requests cannot turn into a flood of Secrets Manager calls.
 MIN_REFRESH_INTERVAL_SECONDS = 60
+# How long a cart's remembered lines are kept after its last delivery. Shopify documents no
+# lifetime for online-store carts; 30 days outlives any cart a buyer comes back to (and TikTok's
+# 28-day click window). A forgotten cart's next delivery is read as new: its whole contents sent.
+STATE_TTL_SECONDS = 30 * 24 * 3600
 
 
 class SqsQueue:
@@ -54,6 +60,55 @@ class SqsQueue:
     def put(self, letter: DeadLetter) -> None:
         """As a dead-letter store: one SQS message per dead letter."""
         self.send(letter.to_json(), {"reason": letter.reason[:200]})
+
+
+class DynamoDBStateStore:
+    """Remembered state in a DynamoDB table (template.yaml's StateTable): `id` the key, `state`
+    the JSON text, `expiration` the TTL attribute. Reads are consistent: the delivery before may
+    have written a moment ago. Any AWS failure becomes StateError (the receiver answers 503)."""
+
+    def __init__(self, table_name: str, *, client: Any = None, ttl_seconds: int = STATE_TTL_SECONDS,
+                 clock: Callable[[], float] = time.time):
+        self.table_name = table_name
+        self._client = client
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    def _dynamodb(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            item = self._dynamodb().get_item(TableName=self.table_name, Key={"id": {"S": key}},
+                                             ConsistentRead=True).get("Item")
+        except (BotoCoreError, ClientError) as exc:
+            raise StateError(_aws_error_name(exc)) from None
+        if not item:
+            return None
+        expiration = item.get("expiration", {}).get("N")
+        if expiration is not None and int(expiration) < self._clock():  # TTL deletes lag by up to days
+            return None
+        try:
+            state = json.loads(item.get("state", {}).get("S") or "null")
+        except ValueError:
+            return None
+        return state if isinstance(state, dict) else None
+
+    def put(self, key: str, state: dict[str, Any]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        item = {"id": {"S": key}, "state": {"S": json.dumps(state, separators=(",", ":"))},
+                "expiration": {"N": str(int(self._clock()) + self._ttl)}}
+        try:
+            self._dynamodb().put_item(TableName=self.table_name, Item=item)
+        except (BotoCoreError, ClientError) as exc:
+            raise StateError(_aws_error_name(exc)) from None
 
 
 def _aws_error_name(exc: BaseException) -> str:

@@ -32,6 +32,23 @@ class DeadLetters(Protocol):
         """Store one dead letter (only hashed data); raise QueueError on failure."""
 
 
+class StateError(TikTokRelayError):
+    """Remembered state could not be read or written. The caller must not acknowledge the
+    delivery it was handling: the store retries it (the receiver answers 503)."""
+
+
+class StateStore(Protocol):
+    """What a source asks to remember between deliveries of one object (a cart's lines), by key."""
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The state last put under `key`, None if there is none (or it expired). Raise
+        StateError when the store cannot be read: "none" would read a known cart as new."""
+
+    def put(self, key: str, state: dict[str, Any]) -> None:
+        """Remember `state` (JSON-able, a few KB at most) under `key`, replacing what was there,
+        for the store's time to live. Raise StateError when it is not certainly stored."""
+
+
 class SecretSource(Protocol):
     def get(self, *, refresh: bool = False) -> str:
         """The secret's current value. `refresh` bypasses any cache (used after a rotation).
@@ -62,8 +79,14 @@ class WebhookSource(Protocol):
         names. Raise SignatureError (the receiver answers 401) or DeliveryRejected (400) naming
         what is wrong, never a value; ConfigurationError when no secret is configured."""
 
-    def map(self, delivery: Delivery, payload: dict[str, Any], *, now: int) -> MappingResult:
+    def state_key(self, delivery: Delivery, payload: dict[str, Any]) -> str | None:
+        """Under which key the receiver keeps what the mapping of this delivery remembers (its
+        MappingResult.state) and hands the previous state back; None when there is none."""
+
+    def map(self, delivery: Delivery, payload: dict[str, Any], *, now: int,
+            previous_state: dict[str, Any] | None = None) -> MappingResult:
         """The events the payload becomes. Pure and total: never raises for a dict payload."""
 
-    def envelope(self, delivery: Delivery) -> Envelope:
-        """Where the delivery's events go: event source, pixel or event set, test event code."""
+    def envelope(self, delivery: Delivery, result: MappingResult) -> Envelope:
+        """Where the delivery's events go, given what they became (web or offline): event
+        source, pixel or event set, test event code."""

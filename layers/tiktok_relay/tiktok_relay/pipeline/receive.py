@@ -15,8 +15,17 @@ Statuses, documented for the stores' sake (Shopify deletes a subscription after 
     500 misconfigured              the relay's own configuration is broken; the store retries
     500 internal error             a bug in the relay; Shopify retries, so a fix deployed within
                                    its 4 hours of retries still gets the conversion
-    503 unavailable                the queue could not take the delivery; the store retries
+    503 unavailable                the queue, or the state store, could not take the delivery;
+                                   the store retries
 Nothing bad input does produces a 5xx; a 5xx means "retry later, nothing was lost".
+
+Remembered state (a cart's lines, so that AddToCart carries only what was added): the source
+names a key for the delivery, the previous state is read before mapping and the new one put
+after the message is queued (or after deciding to ignore the delivery). A state store that
+cannot be read or written answers 503, like the queue: the conversion is not lost, and as the
+event_id depends on the cart's contents only, a retry that queues the same event again is
+deduplicated by TikTok. A duplicate delivery is answered from the idempotency record and
+touches no state.
 """
 
 from __future__ import annotations
@@ -32,13 +41,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tiktok_relay.errors import ConfigurationError, DeliveryRejected, SignatureError, TikTokRelayError
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
-from tiktok_relay.pipeline.ports import Delivery, Queue, QueueError, WebhookSource
+from tiktok_relay.pipeline.ports import Delivery, Queue, QueueError, StateError, StateStore, WebhookSource
 from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from tiktok_relay.sources.common.result import MappingResult
 
 IDEMPOTENCY_TTL_SECONDS = 3 * 24 * 3600  # longer than Shopify's 4 h of retries and TikTok's 48 h dedup
 MAX_BODY_BYTES = 5 * 1024 * 1024  # Shopify payloads are far smaller; Lambda's own limit is 6 MB
@@ -111,10 +122,12 @@ class Receiver:
         source: WebhookSource,
         queue: Queue,
         idempotency_store: BasePersistenceLayer | None = None,
+        state_store: StateStore | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self._source = source
         self._queue = queue
+        self._state = state_store  # None: every delivery is a first one (nothing remembered)
         self._clock = clock
         self._idempotency_config: IdempotencyConfig | None = None
         self._process: Callable[..., Reply] = self._map_and_enqueue
@@ -180,6 +193,8 @@ class Receiver:
             return self._process(delivery=data)
         except QueueError as exc:
             return Reply(503, "unavailable", f"could not enqueue the delivery ({exc}); retry later")
+        except StateError as exc:
+            return Reply(503, "unavailable", f"could not reach the remembered state ({exc}); retry later")
         except IdempotencyAlreadyInProgressError:
             return Reply(409, "in_progress", "this delivery is being processed; retry later")
         except Exception as exc:
@@ -200,11 +215,14 @@ class Receiver:
             return _rejected(400, "body is not valid JSON")
         if not isinstance(payload, dict):
             return _rejected(400, f"body must be a JSON object, not {type(payload).__name__}")
-        result = self._source.map(verified, payload, now=int(self._clock()))
+        key = self._source.state_key(verified, payload) if self._state is not None else None
+        previous = self._state.get(key) if self._state is not None and key is not None else None
+        result = self._source.map(verified, payload, now=int(self._clock()), previous_state=previous)
         warnings = tuple(result.warnings)
         if not result.events:
+            self._remember(key, result)
             return Reply(200, "ignored", result.reason, warnings=warnings)
-        envelope = self._source.envelope(verified)
+        envelope = self._source.envelope(verified, result)
         request = WireRequest(**envelope.header(), data=[event.wire() for event in result.events])
         message = self._message(verified, request)
         if len(message.encode()) > MAX_MESSAGE_BYTES:
@@ -215,7 +233,13 @@ class Receiver:
             message = self._message(verified, request)
             warnings += ("properties.contents: dropped to fit the queue's message size",)
         self._queue.send(message, {"topic": verified.topic, "shop": verified.shop})
+        self._remember(key, result)
         return Reply(202, "queued", None, len(request.data), warnings)
+
+    def _remember(self, key: str | None, result: MappingResult) -> None:
+        """What the mapping asked to remember, under the source's key (StateError propagates: 503)."""
+        if self._state is not None and key is not None and result.state is not None:
+            self._state.put(key, result.state)
 
     def _mark_duplicate(self, response: Reply, idempotent_data: Any) -> Reply:
         """Powertools calls this when it answers from the idempotency store."""

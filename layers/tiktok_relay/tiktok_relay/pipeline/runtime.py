@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 RECEIVER_ENVIRONMENT = (
     "TIKTOK_PIXEL_ID", "EVENTS_QUEUE_URL", "IDEMPOTENCY_TABLE", "SHOPIFY_WEBHOOK_SECRET_NAME",
     "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CURRENCY",
-    "SHOPIFY_CONTENT_ID",
+    "SHOPIFY_CONTENT_ID", "STATE_TABLE", "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS",
+    "SHOPIFY_STOREFRONT_DOMAIN",
 )
 SENDER_ENVIRONMENT = (
     "TIKTOK_ACCESS_TOKEN_SECRET_NAME", "DEAD_LETTER_QUEUE_URL", "TIKTOK_API_VERSION", "TIKTOK_API_BASE_URL",
@@ -87,7 +88,7 @@ def _secret(env: Mapping[str, str], plain_var: str, name_var: str) -> SecretSour
 
 
 def build_receiver(env: Mapping[str, str]) -> Receiver:
-    from tiktok_relay.pipeline.aws import SqsQueue, dynamodb_idempotency_store
+    from tiktok_relay.pipeline.aws import DynamoDBStateStore, SqsQueue, dynamodb_idempotency_store
     from tiktok_relay.pipeline.receive import Receiver
     from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
@@ -103,6 +104,7 @@ def build_receiver(env: Mapping[str, str]) -> Receiver:
         idempotency_store=dynamodb_idempotency_store(
             require(env, "IDEMPOTENCY_TABLE", "to deduplicate deliveries")
         ),
+        state_store=DynamoDBStateStore(require(env, "STATE_TABLE", "to remember carts between deliveries")),
     )
 
 

@@ -7,12 +7,27 @@ and can be told to fail in every way TikTok is known to:
     fake.fail_next("http502", "40100", "timeout", "drop")   # the next four requests, in order
     fake.fail_randomly(0.33, FAULTS, seed=7)                # about a third of all requests
     fake.reject_events({"order-42"})                        # 40002 for any batch holding it
+    fake.reject_events({"order-42"}, partial=True, layout="keyed")  # 20001, detail keyed by event_id
+    FakeTikTok(max_body_bytes=500_000)                      # HTTP 413 for larger bodies
 
 Faults:
     "http500", "http502", "http503": that status with an HTML page (not JSON), as a proxy sends
     "40100", "50002", or any other code: HTTP 200 with that TikTok code
     "timeout": stalls `stall_seconds` without answering, then closes; nothing is recorded
     "drop": closes the connection without answering; nothing is recorded
+    "lost_reply": takes the request as usual (accepted events are recorded), then closes the
+                  connection without answering: the reply is lost on its way back
+
+20001 layouts (TikTok documents none; PARTIAL_LAYOUTS): "index" [{"index": 3, ...}],
+"index_string" {"failed_events": [{"event_index": "3", ...}]}, "index_list"
+{"failed_events": [{"index": [1, 3], ...}]}, "indexes" {"failed_indexes": [1, 3]}, "event_id"
+{"errors": [{"event_id": ..., ...}]}, "keyed" {event_id: {"code", "message"}}, "nested"
+{"result": {"failed_events": [...]}}; and unreadable ones: "empty" {}, "none" (no data),
+"garbled" "partial", "nameless" {"failed_events": [{"code": 40002}]}. A list of layouts is used
+one per 20001 answer, the last one again and again.
+
+`events` is every accepted event; `counted_events` is what TikTok counts: one per (pixel or
+event set, event, event_id) within its 48 h window, as its deduplication keeps the first.
 
 Used by the tests (pytest fixture `fake_tiktok`), by `tiktok-relay fake-tiktok`, and embedded
 by `tiktok-relay replay` when no real token is configured.
@@ -33,6 +48,9 @@ from tiktok_relay.testing.local_server import LocalServer, ServiceHandler
 
 DEFAULT_TOKEN = "fake-tiktok-token"
 FAULTS = ("http500", "http502", "40100", "50002", "timeout", "drop")
+READABLE_LAYOUTS = ("index", "index_string", "index_list", "indexes", "event_id", "keyed", "nested")
+UNREADABLE_LAYOUTS = ("empty", "none", "garbled", "nameless")
+PARTIAL_LAYOUTS = READABLE_LAYOUTS + UNREADABLE_LAYOUTS
 HASHED_USER_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "zip_code")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PATH = re.compile(r"^/open_api/v[0-9.]+/event/track/?$")
@@ -41,6 +59,8 @@ _HTML = {
     502: b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr>"
          b"<center>nginx</center></body></html>",
     503: b"<html><head><title>503 Service Unavailable</title></head><body>Service Unavailable</body></html>",
+    413: b"<html><head><title>413 Request Entity Too Large</title></head><body><center><h1>413 Request Entity Too "
+         b"Large</h1></center><hr><center>nginx</center></body></html>",
 }
 _CODE_MESSAGES = {
     40100: "Too many requests. Please retry in some time.",
@@ -161,6 +181,37 @@ class _Rules:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     poisoned: dict[str, tuple[int, str]] = field(default_factory=dict)
     partial: bool = False
+    layouts: list[str] = field(default_factory=lambda: ["index"])
+
+
+_Poisoned = list[tuple[int, str, int, str]]  # (index in the request, event_id, code, message)
+
+
+def _failure(index: int, code: int, message: str, **where: object) -> dict:
+    return {**where, "code": code, "message": message} if where else {"index": index, "code": code, "message": message}
+
+
+def partial_detail(layout: str, poisoned: _Poisoned) -> tuple[bool, object]:
+    """(whether to include `data`, its value) of a 20001 naming `poisoned` in `layout`."""
+    failures = [_failure(i, c, m) for i, _, c, m in poisoned]
+    details: dict[str, object] = {
+        "index": failures,
+        "index_string": {"failed_events": [_failure(i, c, m, event_index=str(i)) for i, _, c, m in poisoned]},
+        "index_list": {"failed_events": [{"index": [i for i, _, _, _ in poisoned], "code": poisoned[0][2],
+                                          "message": poisoned[0][3]}]},
+        "indexes": {"failed_indexes": [i for i, _, _, _ in poisoned], "succeeded": 1},
+        "event_id": {"errors": [_failure(i, c, m, event_id=e) for i, e, c, m in poisoned]},
+        "keyed": {e: {"code": c, "message": m} for _, e, c, m in poisoned},
+        "nested": {"result": {"failed_events": failures}},
+        "empty": {},
+        "garbled": "partial",
+        "nameless": {"failed_events": [{"code": c, "message": m} for _, _, c, m in poisoned]},
+    }
+    if layout == "none":
+        return False, None
+    if layout not in details:
+        raise ValueError(f"unknown 20001 layout {layout!r}; known: {', '.join(PARTIAL_LAYOUTS)}")
+    return True, details[layout]
 
 
 class FakeTikTok(LocalServer):
@@ -170,9 +221,10 @@ class FakeTikTok(LocalServer):
     base_path = "/open_api"
 
     def __init__(self, access_token: str = DEFAULT_TOKEN, *, port: int = 0, stall_seconds: float = 1.0,
-                 on_accept=None):
+                 on_accept=None, max_body_bytes: int | None = None):
         self.access_token = access_token
         self.stall_seconds = stall_seconds
+        self.max_body_bytes = max_body_bytes
         self._lock = threading.Lock()
         self._rules = _Rules()
         self.received: list[Received] = []
@@ -193,14 +245,19 @@ class FakeTikTok(LocalServer):
             self._rules.rng = random.Random(seed)
 
     def reject_events(self, event_ids: Iterable[str], *, code: int = 40002, message: str | None = None,
-                      partial: bool = False) -> None:
+                      partial: bool = False, layout: str | Iterable[str] = "index") -> None:
         """Refuse any request holding one of these event ids, as TikTok refuses a whole batch for one
-        bad row. With partial=True, answer 20001 with per-event detail instead (if more than one event)."""
+        bad row. With partial=True, answer 20001 with per-event detail instead (if more than one
+        event), in `layout` (one of PARTIAL_LAYOUTS, or a list used one per 20001 answer)."""
+        layouts = [layout] if isinstance(layout, str) else list(layout)
+        for name in layouts:
+            partial_detail(name, [(0, "x", code, "m")])  # an unknown layout fails here, not mid-request
         with self._lock:
             for event_id in event_ids:
                 text = message or f"Invalid value for event {event_id}: rejected by the fake."
                 self._rules.poisoned[event_id] = (code, text)
             self._rules.partial = partial
+            self._rules.layouts = layouts
 
     def reset(self) -> None:
         with self._lock:
@@ -222,6 +279,20 @@ class FakeTikTok(LocalServer):
 
     def accepted_ids(self) -> list[str | None]:
         return [event.get("event_id") for event in self.events]
+
+    @property
+    def counted_events(self) -> list[dict]:
+        """The accepted events TikTok counts: the first of each (event source id, event, event_id);
+        every event without an event_id (TikTok cannot deduplicate those)."""
+        seen: set[tuple] = set()
+        counted = []
+        for event in self.events:
+            key = (event["_request"].get("event_source_id"), event.get("event"), event.get("event_id"))
+            if key[2] is not None and key in seen:
+                continue
+            seen.add(key)
+            counted.append(event)
+        return counted
 
     # --- HTTP -----------------------------------------------------------------------------
 
@@ -262,8 +333,12 @@ class FakeTikTok(LocalServer):
         if poisoned:
             kept = [e for i, e in enumerate(body["data"]) if i not in {p[0] for p in poisoned}]
             self._accept({**body, "data": kept})
-            detail = {"failed_events": [{"index": i, "code": c, "message": m} for i, (c, m) in poisoned]}
-            return reply(body, 20001, "Partial success.", data=detail)
+            with self._lock:
+                layouts = self._rules.layouts
+                layout = layouts.pop(0) if len(layouts) > 1 else layouts[0]
+            named = [(i, body["data"][i].get("event_id"), c, m) for i, (c, m) in poisoned]
+            include, detail = partial_detail(layout, named)
+            return reply(body, 20001, "Partial success.", **({"data": detail} if include else {}))
         self._accept(body)
         return reply(body, 0, "OK", data={})
 
@@ -294,7 +369,15 @@ class _Handler(ServiceHandler):
         raw = self.rfile.read(length)
         if not _PATH.match(self.path.split("?")[0]):
             return self._json(404, {"code": 40400, "message": "Route not found."})
+        if fake.max_body_bytes is not None and length > fake.max_body_bytes:
+            fake._record(None, 413, {}, "too_large")
+            return self.send_body(413, _HTML[413], "text/html")
         fault = fake._next_fault()
+        if fault == "lost_reply":  # answered and recorded as usual, but the answer never leaves
+            fake._answer(raw, self.headers.get("Access-Token"))
+            with fake._lock:
+                fake.received[-1].fault = fault
+            return self.drop_connection()
         if fault is not None:
             return self._fail(fault)
         status, reply = fake._answer(raw, self.headers.get("Access-Token"))

@@ -3,12 +3,24 @@
 TikTok answers HTTP 200 for most failures, so the body's `code` decides. One bad event makes
 TikTok refuse a whole batch; the client then splits the batch in halves until the bad events
 are isolated, delivers the rest, and reports each bad event with TikTok's code and message.
+
+Every event leaves with an event_id: one without gets `auto-` + the first 32 hex digits of the
+SHA-256 of its JSON (as sent, before the id is added), assigned before the first attempt and
+kept on every retry and split. So a retry after a lost reply, or a second run over the same
+input, is deduplicated by TikTok (same event + event_id within 48 h). The one trade-off: two
+byte-identical events without ids are one event to TikTok.
+
+Requests hold at most 1000 events and at most MAX_REQUEST_BYTES; an HTTP 413 splits a request
+as a data error does. A 20001 (partial success) is read by tiktok/partial.py; when its detail
+cannot be read, the request is sent once more as a whole (the ids make that safe), and if the
+detail still cannot be read its events are reported failed-retryable, never delivered.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import json
 import random
 import threading
@@ -24,6 +36,7 @@ from tiktok_relay.config import TikTokSettings
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.retry import RetryPolicy, parse_retry_after
 from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Envelope, Event, EventSource, TrackRequest, WireRequest
+from tiktok_relay.tiktok.partial import read_failures
 
 SUCCESS = 0
 PARTIAL_SUCCESS = 20001
@@ -32,6 +45,14 @@ RETRYABLE_CODES = frozenset({40100, 40132, 61000, 50000, 50002, 60001})
 RETRYABLE_CODE_RANGES = (range(51000, 52000), range(52000, 53000))
 # Data errors: TikTok refuses the whole request for one bad row, so the batch is split.
 DATA_ERROR_CODES = frozenset({40000, 40002, 40062})
+
+# TikTok documents no maximum request size (reference §6). 1 MB is a soft cap a client can
+# defend: Tealium's connector queues up to 1 MB, 1000 large events reached 2.6 MB, and a
+# smaller body is quicker to resend after a timeout. A single event larger than this is sent
+# alone; TikTok's 413 for it makes it a rejected event.
+MAX_REQUEST_BYTES = 1_000_000
+AUTO_EVENT_ID_PREFIX = "auto-"
+HTTP_TOO_LARGE = 413
 
 DEFAULT_TIMEOUT = urllib3.Timeout(connect=3.05, read=10.0)
 # 4 attempts, 0.5 s doubling to 8 s, jittered: rides out a brief TikTok hiccup within one invocation.
@@ -126,6 +147,7 @@ class _Reply:
     request_id: str | None = None
     data: object = None
     retry_after: float | None = None  # seconds, from the Retry-After header of a 429 or 5xx
+    too_large: bool = False  # HTTP 413: split like a data error
 
 
 _pool: urllib3.PoolManager | None = None
@@ -244,17 +266,19 @@ class TikTokClient:
                 groups[key] = (envelope, [])
             bucket = groups[key][1]
             for event_id, body in events:
+                event_id, body = with_event_id(event_id, body)
                 bucket.append((position, event_id, body))
                 position += 1
         result = SendResult()
         for envelope, items in groups.values():
             prefix = envelope.body_prefix()
-            for start in range(0, len(items), MAX_EVENTS_PER_REQUEST):
-                self._deliver(prefix, items[start : start + MAX_EVENTS_PER_REQUEST], result, deadline)
+            for chunk in chunks(items, len(prefix)):
+                self._deliver(prefix, chunk, result, deadline)
         result.outcomes.sort(key=lambda o: o.index)
         return result
 
-    def _deliver(self, prefix: bytes, items: list[_Item], result: SendResult, deadline: float | None) -> None:
+    def _deliver(self, prefix: bytes, items: list[_Item], result: SendResult, deadline: float | None,
+                 *, unreadable_retries: int = 1) -> None:
         body = prefix + b",".join(event for _, _, event in items) + b"]}"
         reply = self._post_with_retries(body, result, deadline)
 
@@ -265,22 +289,21 @@ class TikTokClient:
         if reply.kind == "ok":
             result.outcomes.extend(outcome(i, event_id, Status.DELIVERED) for i, event_id, _ in items)
         elif reply.kind == "partial":
-            failures = _partial_failures(reply.data, len(items))
-            for position, (i, event_id, _) in enumerate(items):
-                if position in failures:
-                    code, message = failures[position]
-                    result.outcomes.append(outcome(i, event_id, Status.REJECTED, code, message))
-                else:
-                    result.outcomes.append(outcome(i, event_id, Status.DELIVERED, SUCCESS, "OK"))
-        elif reply.kind == "reject" and reply.code in DATA_ERROR_CODES and len(items) > 1:
+            failures = read_failures(reply.data, [event_id for _, event_id, _ in items])
+            if failures is None and unreadable_retries > 0:
+                self._deliver(prefix, items, result, deadline, unreadable_retries=unreadable_retries - 1)
+            else:
+                result.outcomes.extend(partial_outcomes(items, failures, reply.request_id))
+        elif reply.kind == "reject" and (reply.code in DATA_ERROR_CODES or reply.too_large) and len(items) > 1:
             middle = len(items) // 2
             self._deliver(prefix, items[:middle], result, deadline)
             self._deliver(prefix, items[middle:], result, deadline)
         else:
-            # A single event TikTok refuses for its data is rejected; a refusal of the token, the
-            # account or the request itself (and anything transient) is not about the event.
-            status = Status.REJECTED if reply.kind == "reject" and reply.code in DATA_ERROR_CODES \
-                else Status.FAILED_RETRYABLE
+            # A single event TikTok refuses for its data (or that alone is too large for a request)
+            # is rejected; a refusal of the token, the account or the request itself (and anything
+            # transient) is not about the event.
+            refused = reply.kind == "reject" and (reply.code in DATA_ERROR_CODES or reply.too_large)
+            status = Status.REJECTED if refused else Status.FAILED_RETRYABLE
             result.outcomes.extend(outcome(i, event_id, status) for i, event_id, _ in items)
 
     def _post_with_retries(self, body: bytes, result: SendResult, deadline: float | None) -> _Reply:
@@ -326,6 +349,9 @@ def _classify(status: int, raw: bytes) -> _Reply:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         payload = None
+    if status == HTTP_TOO_LARGE:
+        code = payload.get("code") if isinstance(payload, dict) and isinstance(payload.get("code"), int) else None
+        return _Reply("reject", code, f"HTTP {HTTP_TOO_LARGE}: the request is too large for TikTok", too_large=True)
     if not isinstance(payload, dict) or not isinstance(payload.get("code"), int):
         # A proxy's HTML error page, an empty body: only the HTTP status is known.
         message = f"HTTP {status} with a non-JSON body"
@@ -345,26 +371,49 @@ def _classify(status: int, raw: bytes) -> _Reply:
     return _Reply("reject", code, message, request_id)
 
 
-def _partial_failures(data: object, size: int) -> dict[int, tuple[int | None, str]]:
-    """Per-event failures of a 20001 reply, by position in the request.
+def with_event_id(event_id: str | None, body: bytes) -> tuple[str, bytes]:
+    """(event_id, event JSON) of an event that may have none: `auto-` + 32 hex digits of the
+    SHA-256 of its JSON, written first into the JSON. The same event always gets the same id."""
+    if event_id:
+        return event_id, body
+    assigned = AUTO_EVENT_ID_PREFIX + hashlib.sha256(body).hexdigest()[:32]
+    return assigned, b'{"event_id":"' + assigned.encode() + b'",' + body[1:]
 
-    TikTok does not document the layout; this accepts any list of objects that carry an
-    `index` (or `event_index`) and optionally `code` and `message`, found directly in `data`
-    or under any of its keys. Events not named are treated as delivered.
-    """
-    candidates: list = []
-    if isinstance(data, list):
-        candidates = data
-    elif isinstance(data, dict):
-        for value in data.values():
-            if isinstance(value, list):
-                candidates.extend(value)
-    failures: dict[int, tuple[int | None, str]] = {}
-    for item in candidates:
-        if not isinstance(item, dict):
+
+def chunks(items: list[_Item], prefix_bytes: int) -> Iterable[list[_Item]]:
+    """`items` in order, in requests of at most MAX_EVENTS_PER_REQUEST events and (but for an
+    event that alone is larger) MAX_REQUEST_BYTES: prefix, events, commas and the closing `]}`."""
+    chunk: list[_Item] = []
+    size = prefix_bytes + 2
+    for item in items:
+        cost = len(item[2]) + (1 if chunk else 0)
+        if chunk and (len(chunk) == MAX_EVENTS_PER_REQUEST or size + cost > MAX_REQUEST_BYTES):
+            yield chunk
+            chunk, size, cost = [], prefix_bytes + 2, len(item[2])
+        chunk.append(item)
+        size += cost
+    if chunk:
+        yield chunk
+
+
+def partial_outcomes(items: list[_Item], failures: dict[int, tuple[int | None, str]] | None,
+                     request_id: str | None) -> list[EventOutcome]:
+    """The events of a 20001: those its detail names refused (failed-retryable when the event's
+    own code is a retryable one), the others delivered. Unreadable detail (None): every event
+    failed-retryable, so that nothing is counted delivered that may not have been."""
+    if failures is None:
+        message = ("TikTok answered 20001 (partial success) without per-event detail tiktok-relay can read, "
+                   "twice; not counted as delivered")
+        return [EventOutcome(i, event_id, Status.FAILED_RETRYABLE, PARTIAL_SUCCESS, message, request_id)
+                for i, event_id, _ in items]
+    outcomes = []
+    for position, (i, event_id, _) in enumerate(items):
+        if position not in failures:
+            outcomes.append(EventOutcome(i, event_id, Status.DELIVERED, SUCCESS, "OK", request_id))
             continue
-        index = item.get("index", item.get("event_index"))
-        if isinstance(index, int) and 0 <= index < size:
-            code = item.get("code")
-            failures[index] = (code if isinstance(code, int) else None, str(item.get("message") or "rejected")[:500])
-    return failures
+        code, message = failures[position]
+        if code is not None and is_retryable_code(code):
+            outcomes.append(EventOutcome(i, event_id, Status.FAILED_RETRYABLE, code, message, request_id))
+        else:
+            outcomes.append(EventOutcome(i, event_id, Status.REJECTED, code, message, request_id))
+    return outcomes

@@ -2,7 +2,10 @@
 
 Validation *is* normalization: a `User` holds only hashed identifiers from the moment it is
 built, so no repr, log line or serialized body can carry a raw email, phone, name or zip.
-Unknown fields are errors that name the field; nothing is silently dropped.
+Unknown fields are errors that name the field (and, for Events API 1.0 names, say what 2.0
+calls them: LEGACY_RENAMES); nothing is silently dropped. `properties` and `contents[]` take
+custom parameters as TikTok's own integrations send them (CUSTOM_VALUE_TYPES), never a value
+that looks like an email address or a phone number, which would go in clear.
 
 Every model raises `EventValidationError` (a `TikTokRelayError`) instead of pydantic's own
 error, with messages that never include the offending value.
@@ -12,14 +15,19 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tiktok_relay.errors import EventValidationError
+from tiktok_relay.errors import DeprecatedEventWarning, EventValidationError
+from tiktok_relay.sources.common.privacy import has_email, looks_like_phone
 from tiktok_relay.tiktok import normalize, phones
+from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 
 MAX_EVENTS_PER_REQUEST = 1000
 
@@ -33,7 +41,30 @@ STANDARD_EVENTS = frozenset(
 )
 # Names TikTok renamed or soft-deprecated in 2025 but still accepts (converted on its side).
 LEGACY_EVENTS = frozenset({"CompletePayment", "PlaceAnOrder", "SubmitForm", "ClickButton"})
+# Of those, the soft-deprecated ones (TikTok's standard events update, effective 2025-05-01): out
+# of the docs, working until their sunset in 2027, their history not carried over. Accepted with
+# a DeprecatedEventWarning.
+DEPRECATED_EVENTS: Mapping[str, str] = MappingProxyType({
+    "PlaceAnOrder": "Purchase", "ClickButton": "a custom event or Contact"})
 _KNOWN_BY_LOWER = {name.lower(): name for name in STANDARD_EVENTS | LEGACY_EVENTS}
+
+# Events API 1.0 (/pixel/track/, pytt-events-api) names and what Events API 2.0 calls them, by the
+# block they are met in ("request": the body; "event": a data[] item; "user", "page"). An unknown
+# field with one of these names gets the 2.0 name in its error. Relied upon (the pytt-events-api
+# compatibility module translates with it): keep names and blocks.
+LEGACY_RENAMES: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "request": MappingProxyType({"pixel_code": "event_source_id", "batch": "data"}),
+    "event": MappingProxyType({
+        "timestamp": "event_time", "pixel_code": "event_source_id (of the request)",
+        "test_event_code": "test_event_code (of the request, not of an event)", "context": "user and page",
+        "phone_number": "user.phone", "email": "user.email", "external_id": "user.external_id",
+        "ip": "user.ip", "user_agent": "user.user_agent", "ttclid": "user.ttclid", "callback": "user.ttclid",
+        "ttp": "user.ttp", "url": "page.url", "referrer": "page.referrer"}),
+    "user": MappingProxyType({"phone_number": "phone", "callback": "ttclid", "ip_address": "ip"}),
+    "page": MappingProxyType({"page_url": "url", "referer": "referrer"}),
+})
+_BLOCK_OF_MODEL = {"TrackRequest": "request", "WireRequest": "request", "Event": "event", "User": "user",
+                   "Page": "page"}
 
 EventSource = Literal["web", "app", "offline", "crm"]
 
@@ -50,7 +81,7 @@ class StrictModel(BaseModel):
         try:
             super().__init__(**data)
         except pydantic.ValidationError as exc:
-            raise EventValidationError.from_pydantic(exc) from None
+            raise EventValidationError.from_pydantic(exc, rename_hint(type(self))) from None
 
     # Tell pydantic this __init__ only translates errors, so nested models keep being
     # validated in pydantic-core (fast, with precise error locations) rather than through it.
@@ -61,18 +92,40 @@ class StrictModel(BaseModel):
         try:
             return super().model_validate(obj, **kwargs)
         except pydantic.ValidationError as exc:
-            raise EventValidationError.from_pydantic(exc) from None
+            raise EventValidationError.from_pydantic(exc, rename_hint(cls)) from None
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes, **kwargs: Any):  # type: ignore[override]
         try:
             return super().model_validate_json(json_data, **kwargs)
         except pydantic.ValidationError as exc:
-            raise EventValidationError.from_pydantic(exc) from None
+            raise EventValidationError.from_pydantic(exc, rename_hint(cls)) from None
 
     def wire(self) -> dict[str, Any]:
         """The wire shape as plain JSON-able data: no nulls, no empty objects."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def rename_hint(model: type) -> Callable[[tuple], str | None]:
+    """For EventValidationError.from_pydantic: the 2.0 name of an unknown Events API 1.0 field
+    met while validating a `model` (its error location says in which block)."""
+    root = _BLOCK_OF_MODEL.get(model.__name__)
+
+    def hint(loc: tuple) -> str | None:
+        block = root
+        for part in loc[:-1]:
+            if block == "request" and part == "data":
+                block = "data"
+            elif block == "data" and isinstance(part, int):
+                block = "event"
+            elif block == "event" and part in ("user", "page"):
+                block = part
+            else:
+                return None
+        renamed = LEGACY_RENAMES.get(block or "", {}).get(str(loc[-1])) if loc else None
+        return f"Events API 2.0 calls it {renamed} (this is an Events API 1.0 name)" if renamed else None
+
+    return hint
 
 
 def _str_id(value: Any) -> Any:
@@ -109,6 +162,74 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+def _quantity(value: Any) -> Any:
+    """A number of items, whole or not ('2', 2, 1.5): TikTok types quantity as a number."""
+    if type(value) is int and value >= 0:  # the usual case, decided at once
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = int(text) if text.isdecimal() else float(text)
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+# What a custom parameter (a key of properties or of a contents item that the schema does not
+# name) may hold: what TikTok's own integrations send (GTM: gtm_version, event_trigger_source and
+# user-defined properties; its WooCommerce plugin: description, availability, sale_price, on_sale).
+CUSTOM_VALUE_TYPES = "a string, a number, a boolean, or a flat list of those"
+
+
+def _custom_scalar(value: Any) -> Any:
+    if isinstance(value, str):
+        if has_email(value) or looks_like_phone(value):
+            raise ValueError("looks like an email address or a phone number, which a custom parameter would send "
+                             "in clear; hash it into user.email or user.phone instead")
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if isinstance(value, (bool, int, float)):
+        return value
+    raise ValueError(f"a custom parameter must be {CUSTOM_VALUE_TYPES}")
+
+
+def _custom_value(value: Any) -> Any:
+    """A custom parameter's value, passed through unchanged once checked."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, (list, dict)):
+                raise ValueError(f"a custom parameter must be {CUSTOM_VALUE_TYPES}")
+            _custom_scalar(item)
+        return value
+    return _custom_scalar(value)
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}  # model -> its field names (model_fields costs a call each time)
+
+
+def _custom_names(data: Any, model: type[BaseModel]) -> Any:
+    """A custom parameter's name (a key that is none of `model`'s fields) is sent in clear too: it
+    must not be an email or a phone."""
+    known = _FIELD_NAMES.get(model)
+    if known is None:
+        known = _FIELD_NAMES[model] = frozenset(model.model_fields)
+    if isinstance(data, dict):
+        for key in data:
+            if key not in known and isinstance(key, str) and (has_email(key) or looks_like_phone(key)):
+                raise ValueError("a custom parameter's name looks like an email address or a phone number")
+    return data
+
+
+CustomValue = Annotated[Any, pydantic.AfterValidator(_custom_value)]
+
+
 StrId = Annotated[str, pydantic.BeforeValidator(_str_id)]
 # The bound before the BeforeValidator: pydantic-core then checks it (same check after the
 # validator, same message) rather than a Python function per value.
@@ -116,6 +237,7 @@ Money = Annotated[float, Field(ge=0), pydantic.BeforeValidator(_money)]
 Count = Annotated[int, Field(ge=0), pydantic.BeforeValidator(_not_bool)]
 Hashes = list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Quantity = Annotated[int | float, pydantic.BeforeValidator(_quantity)]
 
 
 class User(StrictModel):
@@ -145,9 +267,19 @@ class User(StrictModel):
     gaid: str | None = None
     att_status: Literal["AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE"] | None = None
 
-    @field_validator("country", "state", "city", mode="before")
+    @field_validator("country", mode="before")
     @classmethod
-    def _place(cls, value: Any) -> str | None:
+    def _country(cls, value: Any) -> str | None:
+        return normalize.normalize_country(value) if value is not None else None
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state(cls, value: Any, info: ValidationInfo) -> str | None:
+        return normalize.normalize_state(value, info.data.get("country")) if value is not None else None
+
+    @field_validator("city", mode="before")
+    @classmethod
+    def _city(cls, value: Any) -> str | None:
         return normalize.normalize_place(value) if value is not None else None
 
     @field_validator("email", mode="before")
@@ -177,8 +309,8 @@ class User(StrictModel):
 
     @field_validator("zip_code", mode="before")
     @classmethod
-    def _zip(cls, value: Any) -> str | None:
-        return normalize.hash_zip(value) if value is not None else None
+    def _zip(cls, value: Any, info: ValidationInfo) -> str | None:
+        return normalize.hash_zip(value, info.data.get("country")) if value is not None else None
 
     @field_validator("ip", mode="before")
     @classmethod
@@ -206,20 +338,41 @@ class User(StrictModel):
         return [(k, v) for k, v in super().__repr_args__() if v is not None]
 
 
+def _one_or_many(value: Any) -> Any:
+    """content_ids as one id or a list: one becomes a list of one (TikTok documents an array)."""
+    return [value] if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+
+
 class Content(StrictModel):
+    """One contents[] item. Keys the schema does not name are custom parameters (CustomValue)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, CustomValue] = Field(init=False)
+
     content_id: StrId | None = None
     content_type: Literal["product", "product_group"] | None = None
     content_category: str | None = None
     content_name: str | None = None
     brand: str | None = None
     price: Money | None = None
-    quantity: Count | None = None
+    quantity: Quantity | None = None
+    status: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _custom_names(data, cls)
 
 
 class Properties(StrictModel):
+    """The properties block. Keys the schema does not name are custom parameters (CustomValue)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, CustomValue] = Field(init=False)
+
     contents: list[Content] | None = None
     content_type: Literal["product", "product_group"] | None = None
-    content_ids: list[StrId] | None = None
+    content_ids: Annotated[list[StrId], pydantic.BeforeValidator(_one_or_many)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     value: Money | None = None
     num_items: Count | None = None
@@ -232,10 +385,20 @@ class Properties(StrictModel):
     delivery_category: Literal["in_store", "curbside", "home_delivery"] | None = None
     predicted_ltv: Money | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _custom_names(data, cls)
+
     @field_validator("currency", mode="before")
     @classmethod
     def _currency(cls, value: Any) -> Any:
-        return (value.strip().upper() or None) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        code = value.strip().upper() or None
+        if code is not None and code not in ACCEPTED_CURRENCIES:
+            raise ValueError("not a currency TikTok accepts (tiktok_relay.tiktok.currencies)")
+        return code
 
     @model_validator(mode="after")
     def _content_type_everywhere(self) -> Properties:
@@ -257,6 +420,23 @@ class Properties(StrictModel):
 class Page(StrictModel):
     url: str | None = None
     referrer: str | None = None
+
+
+class BrandVersion(StrictModel):
+    brand: str | None = None
+    version: str | None = None
+
+
+class Device(StrictModel):
+    """The browser's client hints, as TikTok's server-side GTM template sends them."""
+
+    architecture: str | None = None
+    bitness: str | None = None
+    browser_version_list: list[BrandVersion] | None = None
+    mobile: bool | None = None
+    model: str | None = None
+    platform: str | None = None
+    platform_version: str | None = None
 
 
 class Lead(StrictModel):
@@ -328,6 +508,7 @@ class Event(StrictModel):
     user: User | None = None
     properties: Properties | None = None
     page: Page | None = None
+    device: Device | None = None
     limited_data_use: bool | None = None
     lead: Lead | None = None
     app: App | None = None
@@ -344,6 +525,8 @@ class Event(StrictModel):
         known = _KNOWN_BY_LOWER.get(name.lower())
         if known and known != name:
             raise ValueError(f"event names are case-sensitive: use {known!r}")
+        if name in DEPRECATED_EVENTS:
+            warnings.warn(DeprecatedEventWarning(deprecation_notice(name)), stacklevel=2)
         return name
 
     @model_validator(mode="after")
@@ -351,7 +534,7 @@ class Event(StrictModel):
         # A block is empty when `block.model_dump(exclude_none=True)` would be {}: every field
         # it dumps is None. Checked without dumping (nor a call per block): this runs per event.
         values = self.__dict__
-        for name in ("user", "properties", "page", "lead", "ad"):
+        for name in ("user", "properties", "page", "device", "lead", "ad"):
             block = values[name]
             if block is None:
                 continue
@@ -366,6 +549,12 @@ class Event(StrictModel):
     @property
     def is_standard(self) -> bool:
         return self.event in STANDARD_EVENTS or self.event in LEGACY_EVENTS
+
+
+def deprecation_notice(event: str) -> str:
+    """What to tell whoever sends `event`, one of DEPRECATED_EVENTS (no customer data)."""
+    return (f"TikTok soft-deprecated the event {event!r} in 2025 (sunset in 2027, its history not carried "
+            f"over); use {DEPRECATED_EVENTS[event]} instead")
 
 
 class Envelope(StrictModel):

@@ -2,8 +2,10 @@
 
 Pure functions, no I/O. Each `hash_*` function takes one raw value and returns either
 the lowercase hex SHA-256 of its normalized form, or None when nothing is left to send
-(an empty value is left out: the hash of "" matches nobody). A value that already is a
-64-hex SHA-256 passes through lowercased and is never hashed twice.
+(an empty value is left out: the hash of "" matches nobody, and a pre-hashed SHA-256 of ""
+is dropped too). A value that already is a 64-hex SHA-256 passes through lowercased and is
+never hashed twice. The README's "Normalization" table lists every rule and says which are
+TikTok's own words and which are assumptions.
 
 Invalid values raise ValueError with a message that names the problem, never the value.
 """
@@ -26,6 +28,13 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 _ASCII_NAME_DROP = str.maketrans("", "", " \t\r\n!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _ZIP_DROP = str.maketrans("", "", " -\t\u00a0\u2010\u2011\u2012\u2013\u2014")
+# A US ZIP+4 ('94103-1234'): hashed as its first five digits, Meta's documented rule (TikTok
+# documents none). Without the dash, nine digits are read so only for a US address.
+_ZIP_PLUS4 = re.compile(r"([0-9]{5})\s*[-\u2010\u2011\u2013]?\s*[0-9]{4}")
+# What an address in clear may be written with: a mailto: link ('mailto:jane@example.com?subject=hi').
+_MAILTO = "mailto:"
+# SHA-256 of "": what a caller that hashed an empty field sends. It matches nobody.
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 def sha256_hex(text: str) -> str:
@@ -43,8 +52,18 @@ def is_sha256_hex(value: str) -> bool:
 
 
 def _prehashed(value: str) -> str | None:
-    """The value itself, lowercased, if it already is a SHA-256 hex digest."""
-    return value.lower() if is_sha256_hex(value) else None
+    """The value itself, lowercased, if it already is a SHA-256 hex digest ("" if it is that of "")."""
+    if not is_sha256_hex(value):
+        return None
+    digest = value.lower()
+    return "" if digest == EMPTY_SHA256 else digest
+
+
+def prehashed(value: str) -> str | None:
+    """A pre-hashed value as it is sent: lowercased; None for the SHA-256 of "" (dropped). Only
+    call it for values that are 64 hex digits (is_sha256_hex)."""
+    digest = value.lower()
+    return None if digest == EMPTY_SHA256 else digest
 
 
 def _text(value: object, what: str) -> str:
@@ -64,8 +83,16 @@ def _text(value: object, what: str) -> str:
 
 
 def normalize_email(value: str) -> str:
-    """Trimmed and lowercased. It must look like an address: one '@' with text on both sides."""
-    email = value.strip().lower()
+    """Trimmed and lowercased (TikTok's words), after NFKC (fullwidth 'ａ＠' are 'a@'), without
+    zero-width and bidi controls (Unicode format characters, which copy-paste brings along) and
+    without a 'mailto:' prefix. It must look like an address: one '@' with text on both sides."""
+    email = value
+    if not email.isascii():
+        email = unicodedata.normalize("NFKC", email)
+        email = "".join(ch for ch in email if unicodedata.category(ch) != "Cf")
+    email = email.strip().lower()
+    if email.startswith(_MAILTO):
+        email = email[len(_MAILTO):].split("?", 1)[0].strip()
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or _WHITESPACE.search(email):
         raise ValueError("not an email address")
@@ -77,20 +104,26 @@ def hash_email(value: object) -> str | None:
     if not text:
         return None
     if len(text) == 64 and is_sha256_hex(text):  # (the length first: this runs for every event)
-        return text.lower()
+        return prehashed(text)
     return sha256_hex(normalize_email(text))
 
 
 # --- phone ----------------------------------------------------------------------------------
 
 def hash_phone(value: object, region: str | None = None) -> str | None:
-    """SHA-256 of the number in E.164 (phones.normalize_phone reads it; `region` for national numbers)."""
+    """SHA-256 of a valid number in E.164, +86 without its country code (phones.normalize_phone
+    reads it, `region` for national numbers; phones.tiktok_form)."""
     text = _text(value, "phone")
     if not text:
         return None
     if len(text) == 64 and is_sha256_hex(text):
-        return text.lower()
-    return sha256_hex(phones.normalize_phone(text, region))
+        return prehashed(text)
+    return phone_digest(phones.normalize_phone(text, region))
+
+
+def phone_digest(e164: str) -> str:
+    """What TikTok gets for a number phones.normalize_phone gave: the SHA-256 of its tiktok_form."""
+    return sha256_hex(phones.tiktok_form(e164))
 
 
 # --- other hashed identifiers -----------------------------------------------------------------
@@ -102,7 +135,7 @@ def hash_external_id(value: object) -> str | None:
     if not text:
         return None
     if len(text) == 64 and is_sha256_hex(text):
-        return text.lower()
+        return prehashed(text)
     return sha256_hex(text)
 
 
@@ -119,26 +152,32 @@ def hash_name(value: object) -> str | None:
     text = _text(value, "name")
     if not text:
         return None
-    prehashed = _prehashed(text)
-    if prehashed:
-        return prehashed
+    digest = _prehashed(text)
+    if digest is not None:
+        return digest or None
     name = normalize_name(text)
     return sha256_hex(name) if name else None
 
 
-def normalize_zip(value: str) -> str:
-    """Lowercased, without spaces or dashes ('SW1A 1AA' -> 'sw1a1aa', '94107-1234' -> '941071234')."""
-    return value.lower().translate(_ZIP_DROP)
+def normalize_zip(value: str, country: str | None = None) -> str:
+    """Lowercased, without spaces or dashes ('SW1A 1AA' -> 'sw1a1aa'); a US ZIP+4 is its first
+    five digits ('94107-1234' -> '94107'), for an address in the US or of unknown country (only
+    the US writes postal codes as 5 and 4 digits; nine bare digits only with `country` 'us')."""
+    text = value.strip()
+    if country in (None, "us") and (match := _ZIP_PLUS4.fullmatch(text)) and (country or not text.isdigit()):
+        return match.group(1)
+    return text.lower().translate(_ZIP_DROP)
 
 
-def hash_zip(value: object) -> str | None:
+def hash_zip(value: object, country: str | None = None) -> str | None:
+    """SHA-256 of normalize_zip (`country`: the address's, ISO alpha-2 lower case)."""
     text = _text(value, "zip_code")
     if not text:
         return None
-    prehashed = _prehashed(text)
-    if prehashed:
-        return prehashed
-    zip_code = normalize_zip(text)
+    digest = _prehashed(text)
+    if digest is not None:
+        return digest or None
+    zip_code = normalize_zip(text, country)
     return sha256_hex(zip_code) if zip_code else None
 
 
@@ -156,6 +195,42 @@ def normalize_place(value: object) -> str | None:
     return normalize_name(text) or None
 
 
+def normalize_country(value: object) -> str | None:
+    """ISO 3166-1 alpha-2, lower case: 'US', 'usa', 'United States', 'Côte d'Ivoire' -> 'us', 'ci'.
+    TikTok documents no form; Meta requires these codes and TikTok's WooCommerce plugin sends
+    them (an assumption). Raises ValueError for what is neither a code nor a known name."""
+    text = _text(value, "country")
+    if not text:
+        return None
+    from tiktok_relay.tiktok import places  # ~1 ms of tables, only once a country is seen
+
+    key = places.fold(text)
+    if len(key) == 2 and key in places.COUNTRY_CODES:
+        return key
+    code = places.ALPHA3_CODES.get(key) if len(key) == 3 else None
+    code = code or places.COUNTRY_NAMES.get(key)
+    if code is None:
+        raise ValueError("not an ISO 3166-1 country code or a country name tiktok-relay knows")
+    return code
+
+
+def normalize_state(value: object, country: str | None = None) -> str | None:
+    """A US state's two-letter code, lower case ('California' -> 'ca'), when `country` is 'us' or
+    unknown; otherwise, and for names that are no US state, normalize_place's form."""
+    text = _text(value, "state")
+    if not text:
+        return None
+    if country in (None, "us"):
+        from tiktok_relay.tiktok import places
+
+        key = places.fold(text)
+        if key in places.US_STATE_CODES:
+            return key
+        if code := places.US_STATE_NAMES.get(key):
+            return code
+    return normalize_name(text) or None
+
+
 def normalize_ip(value: object) -> str | None:
     """IPv4 or IPv6 in canonical form (IPv6 compressed). Never hashed."""
     text = _text(value, "ip")
@@ -167,6 +242,39 @@ def normalize_ip(value: object) -> str | None:
         return str(ipaddress.ip_address(text))
     except ValueError:
         raise ValueError("not an IPv4 or IPv6 address") from None
+
+
+# Addresses that are nobody's public address: private, shared (CGNAT), loopback, link-local,
+# documentation, benchmarking, multicast, reserved and "this network" ranges (IANA special-
+# purpose registries). Written out rather than ipaddress's is_global, which changed between
+# Python 3.11 and 3.13. IPv6 outside 2000::/3 (global unicast) is never public.
+_NOT_PUBLIC_V4 = tuple(ipaddress.IPv4Network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"))
+_GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
+_NOT_PUBLIC_V6 = tuple(ipaddress.IPv6Network(n) for n in (
+    "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20"))
+
+
+def is_public_ip(address: str) -> bool:
+    """Whether a canonical address (normalize_ip's) can be a buyer's public address. An IPv4 address
+    mapped into IPv6 (::ffff:a.b.c.d) is judged as the IPv4 address it holds."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        else:
+            return ip in _GLOBAL_UNICAST_V6 and not any(ip in net for net in _NOT_PUBLIC_V6)
+    return not any(ip in net for net in _NOT_PUBLIC_V4)
+
+
+def public_ip(value: object) -> str | None:
+    """normalize_ip's address, if it is public; ValueError naming the problem otherwise."""
+    ip = normalize_ip(value)
+    if ip is not None and not is_public_ip(ip):
+        raise ValueError("not a public IP address (private, loopback, link-local, reserved or documentation range)")
+    return ip
 
 
 def hash_each(values: object, hasher: Callable[[object], str | None]) -> list[str] | None:

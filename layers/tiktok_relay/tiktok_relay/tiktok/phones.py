@@ -1,11 +1,16 @@
 """Phone numbers to E.164, the form TikTok's Events API hashes. Pure functions, no I/O.
 
 Every phone number the relay sends is read here. `normalize_phone` gives exactly what
-phonenumbers' `parse` + `is_possible_number` + `format_number(E164)` give; `fast_e164` is its
-one fast path, which reads the common input (with '+' and a country code, or national digits
-with a region) the way the parser does, from the installed library's metadata, without the
-parser's cost. tests/unit/test_phone_fast_path.py holds it to the parser for every country
-calling code and every region.
+phonenumbers' `parse` + `is_valid_number` + `format_number(E164)` give: only numbers the
+library's metadata considers valid (a 555 number, 123-123-1234, an Indian mobile read as
++1 990... are not). `fast_e164` is its one fast path, which reads the common input (with '+'
+and a country code, or national digits with a region) the way the parser does, from the
+installed library's metadata, without the parser's cost; `is_valid` is `is_valid_number` for
+what it reads, from the same metadata. tests/unit/test_phone_fast_path.py holds both to the
+library for every country calling code and every region.
+
+`tiktok_form` is the text TikTok hashes: E.164, except that China's numbers (+86) go without
+their country code, as TikTok's own server-side GTM template says.
 
 Invalid values raise ValueError with a message that names the problem, never the value.
 """
@@ -25,6 +30,10 @@ _ASCII_SEPARATORS = SEPARATORS.encode("ascii", "ignore")  # the same, for bytes.
 # national significant number has 2 to 17 digits.
 _MAX_INPUT = 250
 _MIN_NATIONAL, _MAX_NATIONAL = 2, 17
+# TikTok's GTM template (tiktok/gtm-template-eapi, the phone field's help text): "If the country
+# code is 86, then do not include country code (example: 13800000000). Otherwise include country
+# code with +".
+_CHINA = "+86"
 
 _phonenumbers: Any = None
 
@@ -128,6 +137,12 @@ def fast_e164(text: str, region: str | None = None) -> str | None:
     (phonenumberutil.parse, _maybe_strip_national_prefix_carrier_code, _test_number_length).
     None hands everything else to the parser, which also gives the errors.
     """
+    found = _fast(text, region)
+    return None if found is None else f"+{found[0]}{found[1]}"
+
+
+def _fast(text: str, region: str | None) -> tuple[int, str] | None:
+    """(country code, national number) of what fast_e164 reads, else None."""
     if len(text) > _MAX_INPUT:
         return None
     if text[:1] == "+":
@@ -142,7 +157,7 @@ def fast_e164(text: str, region: str | None = None) -> str | None:
     if not _MIN_NATIONAL <= len(national) <= _MAX_NATIONAL:
         return None
     check = plan.lengths.get(len(national)) or _length_check(_phonenumbers, plan, len(national))
-    return f"+{plan.country_code}{national}" if check[0] else None
+    return (plan.country_code, national) if check[0] else None
 
 
 def _after_country_code(digits: str) -> tuple[_Plan, str] | None:
@@ -224,11 +239,13 @@ def _in_region(digits: str, region: str) -> tuple[_Plan, str] | None:
 
 
 def normalize_phone(value: str, region: str | None = None) -> str:
-    """E.164 ('+' and digits). National numbers need `region` (ISO alpha-2) to be parsed."""
+    """E.164 ('+' and digits) of a valid number. National numbers need `region` (ISO alpha-2)."""
     text = value.strip()
-    fast = fast_e164(text, region)
+    fast = _fast(text, region)
     if fast is not None:
-        return fast
+        if not is_valid(*fast):
+            raise ValueError(_INVALID)
+        return f"+{fast[0]}{fast[1]}"
     lib = phone_library()
     try:
         number = lib.parse(text, region)
@@ -241,4 +258,89 @@ def normalize_phone(value: str, region: str | None = None) -> str:
         raise ValueError("not a phone number") from None
     if not lib.is_possible_number(number):
         raise ValueError("not a possible phone number for its country")
+    if not lib.is_valid_number(number):
+        raise ValueError(_INVALID)
     return lib.format_number(number, lib.PhoneNumberFormat.E164)
+
+
+_INVALID = "not a valid phone number (no such number range in libphonenumber's metadata)"
+
+
+def tiktok_form(e164: str) -> str:
+    """The text TikTok hashes for an E.164 number: '+8613800000000' -> '13800000000'; others as they are."""
+    return e164[len(_CHINA):] if e164.startswith(_CHINA) else e164
+
+
+# --- validity: phonenumbers' is_valid_number, from the same metadata, its patterns compiled once --
+
+
+class _Ranges:
+    """One region's number ranges: the general description and every number type's, each as
+    (possible lengths, compiled pattern), and the leading digits that pick the region."""
+
+    __slots__ = ("general", "leading", "types")
+
+    def __init__(self, metadata: Any) -> None:
+        self.general = _desc(metadata.general_desc)
+        leading = metadata.leading_digits
+        self.leading = re.compile(leading) if leading else None
+        # Any match makes a number valid, so the likeliest types go first: a buyer's number is
+        # mobile or fixed line (a 3-number order then costs 3 pattern matches rather than 30).
+        kinds = [metadata.fixed_line]
+        if not metadata.same_mobile_and_fixed_line_pattern:  # the library skips mobile then
+            kinds.append(metadata.mobile)
+        kinds += [metadata.premium_rate, metadata.toll_free, metadata.shared_cost, metadata.voip,
+                  metadata.personal_number, metadata.pager, metadata.uan, metadata.voicemail]
+        self.types = tuple(d for d in map(_desc, kinds) if d is not None)
+
+    def matches(self, national: str) -> bool:
+        """What `_number_type_helper(...) != UNKNOWN` says."""
+        return _matches(self.general, national) and any(_matches(d, national) for d in self.types)
+
+
+_Desc = tuple[frozenset[int], "re.Pattern[str]"]
+_RANGES: dict[tuple[int, str], _Ranges | None] = {}  # non-geographic codes all share region "001"
+
+
+def _desc(desc: Any) -> _Desc | None:
+    pattern = desc.national_number_pattern if desc is not None else None
+    return (frozenset(desc.possible_length or ()), re.compile(pattern)) if pattern else None
+
+
+def _matches(desc: _Desc | None, national: str) -> bool:
+    if desc is None:
+        return False
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+def _ranges(lib: Any, country_code: int, region: str) -> _Ranges | None:
+    key = (country_code, region)
+    if key in _RANGES:
+        return _RANGES[key]
+    metadata = lib.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    ranges = _RANGES[key] = _Ranges(metadata) if metadata is not None else None
+    return ranges
+
+
+def is_valid(country_code: int, national: str) -> bool:
+    """What phonenumbers.is_valid_number says of +<country_code><national>: the region is the
+    one its leading digits pick, else the first whose ranges hold the number (the library's
+    region_code_for_number), and the number lies in one of that region's number ranges."""
+    lib = _phonenumbers or phone_library()
+    regions = lib.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if not regions:
+        return False
+    if len(regions) == 1:
+        ranges = _ranges(lib, country_code, regions[0])
+        return ranges is not None and ranges.matches(national)
+    for region in regions:
+        ranges = _ranges(lib, country_code, region)
+        if ranges is None:
+            continue
+        if ranges.leading is not None:
+            if ranges.leading.match(national):
+                return ranges.matches(national)
+        elif ranges.matches(national):
+            return True
+    return False

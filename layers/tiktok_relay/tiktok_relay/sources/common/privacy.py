@@ -91,3 +91,22 @@ def attempt(normalizer: Callable[..., T | None], path: str, warnings: list[str],
     except Exception:  # a third-party parser failing on odd input must not lose the event
         warnings.append(f"{path} dropped: could not be normalized")
     return None
+
+
+# A phone number as people write it: '+' and 7 to 17 digits with separators, or 7 to 15 national
+# digits grouped by spaces, dots, dashes or brackets ('(415) 555-2671', '020 7946 0018'), but not
+# a date ('2024-05-01', '01.05.2024'). Plain digit strings are not taken for phones: ids, order
+# numbers and amounts look the same.
+_INTERNATIONAL_PHONE = re.compile(r"\+\s*[0-9](?:[\s().-]*[0-9]){6,16}", re.ASCII)
+_GROUPED_PHONE = re.compile(r"\(?[0-9]{2,5}\)?(?:[\s.-]+[0-9]{2,5}){1,4}", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}|[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{4}", re.ASCII)
+
+
+def looks_like_phone(text: str) -> bool:
+    """Whether `text` is written like a phone number: never acceptable in clear."""
+    candidate = text.strip()
+    if _INTERNATIONAL_PHONE.fullmatch(candidate):
+        return True
+    if not _GROUPED_PHONE.fullmatch(candidate) or _DATE.fullmatch(candidate):
+        return False
+    return 7 <= sum(ch.isdigit() for ch in candidate) <= 15

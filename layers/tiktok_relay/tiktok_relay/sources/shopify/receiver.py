@@ -9,7 +9,7 @@ from tiktok_relay.errors import DeliveryRejected, SignatureError
 from tiktok_relay.pipeline.ports import Delivery, SecretSource
 from tiktok_relay.sources.common.result import MappingResult
 from tiktok_relay.sources.common.signing import parse_secrets
-from tiktok_relay.sources.shopify.mapping import envelope_for, map_webhook
+from tiktok_relay.sources.shopify.mapping import envelope_for, map_webhook, state_key
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 from tiktok_relay.sources.shopify.signature import verify_shopify_signature
 from tiktok_relay.tiktok.models import Envelope
@@ -59,8 +59,15 @@ class ShopifySource:
             # A rotated secret may still be cached: fetch the current ones once before refusing.
             verify_shopify_signature(headers, raw, parse_secrets(self._secrets.get(refresh=True)))
 
-    def map(self, delivery: Delivery, payload: dict[str, Any], *, now: int) -> MappingResult:
-        return map_webhook(delivery.topic, payload, delivery.shop, self._settings, now=now)
+    def state_key(self, delivery: Delivery, payload: dict[str, Any]) -> str | None:
+        return state_key(delivery.topic, payload, delivery.shop, self._settings)
 
-    def envelope(self, delivery: Delivery) -> Envelope:
-        return envelope_for(pixel_id=self._pixel_id, test_event_code=self._settings.test_event_code)
+    def map(self, delivery: Delivery, payload: dict[str, Any], *, now: int,
+            previous_state: dict[str, Any] | None = None) -> MappingResult:
+        return map_webhook(delivery.topic, payload, delivery.shop, self._settings, now=now,
+                           previous_state=previous_state)
+
+    def envelope(self, delivery: Delivery, result: MappingResult) -> Envelope:
+        return envelope_for(pixel_id=self._pixel_id, test_event_code=self._settings.test_event_code,
+                            event_source=result.event_source,
+                            offline_event_set_id=self._settings.offline_event_set_id)

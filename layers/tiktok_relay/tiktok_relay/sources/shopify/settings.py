@@ -10,15 +10,22 @@
 | TIKTOK_PHONE_REGION    | region for phone numbers without +country code and no        | unset                       |
 |                        | address country                                              |                             |
 | TIKTOK_TEST_EVENT_CODE | sends everything as TikTok test events, test orders included | unset (test orders skipped) |
+| SHOPIFY_SOURCE_CHANNELS| overrides of the channel table: `source=channel` pairs, a    | unset (the table below)     |
+|                        | source_name or app id, channel web, offline or none, e.g.    |                             |
+|                        | `pos=none,shopify_draft_order=web,2604537=none`              |                             |
+| TIKTOK_OFFLINE_EVENT_SET_ID | the offline event set that in-store (POS) and draft     | unset (those orders ignored)|
+|                        | orders go to; without it they are not sent                   |                             |
+| SHOPIFY_STOREFRONT_DOMAIN | the storefront's own host (shop.example.com), for page.url | order_status_url's host     |
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 from tiktok_relay.config import env_value, phone_region_from_env
 from tiktok_relay.errors import ConfigurationError
@@ -27,7 +34,7 @@ from tiktok_relay.errors import ConfigurationError
 DEFAULT_TOPIC_EVENTS: Mapping[str, str | None] = MappingProxyType(
     {
         "orders/paid": "Purchase",
-        "orders/create": None,  # orders/paid is the purchase signal; set to Purchase or PlaceAnOrder if wanted
+        "orders/create": None,  # orders/paid is the purchase signal; set to Purchase if wanted
         "checkouts/create": "InitiateCheckout",
         "checkouts/update": "InitiateCheckout",
         "carts/create": "AddToCart",
@@ -37,7 +44,8 @@ DEFAULT_TOPIC_EVENTS: Mapping[str, str | None] = MappingProxyType(
         "orders/cancelled": None,
     }
 )
-# What each topic may be switched to. orders/create can be a purchase or an order placed.
+# What each topic may be switched to. orders/create can be a purchase or an order placed
+# (PlaceAnOrder: soft-deprecated by TikTok, accepted with a warning until its 2027 sunset).
 ALLOWED_TOPIC_EVENTS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "orders/paid": frozenset({"Purchase", "CompletePayment", "PlaceAnOrder"}),
@@ -50,6 +58,18 @@ ALLOWED_TOPIC_EVENTS: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 CONTENT_ID_FIELDS = ("variant_id", "product_id", "sku")
+
+Channel = Literal["web", "offline", "none"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+# An order's source_name -> the channel its events go to (README "Channels"). In-store (POS) and
+# staff-made draft orders carry the shop device's or the staff member's browser, not the buyer's:
+# they are offline sales. Orders from TikTok Shop are never sent (mapping/channels.py finds them).
+# Any other source_name (web, an app id) is web.
+DEFAULT_SOURCE_CHANNELS: Mapping[str, Channel] = MappingProxyType({"pos": "offline", "shopify_draft_order": "offline"})
+_SOURCE = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,99}", re.ASCII)
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+", re.ASCII)
+_EVENT_SET = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
 
 
 def parse_topic_events(text: str | None) -> dict[str, str | None]:
@@ -78,6 +98,48 @@ def parse_topic_events(text: str | None) -> dict[str, str | None]:
     return table
 
 
+def parse_source_channels(text: str | None) -> dict[str, Channel]:
+    """`source=channel,...` overrides of the channel table; a source is an order's source_name
+    (lower case) or an app id. Errors name the bad pair."""
+    table: dict[str, Channel] = {}
+    for pair in (text or "").split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        source, sep, channel = (part.strip() for part in pair.partition("="))
+        source, channel = source.lower(), channel.lower()
+        if not sep or not source or not channel:
+            raise ConfigurationError(f"SHOPIFY_SOURCE_CHANNELS: {pair!r} is not source=channel")
+        if not _SOURCE.fullmatch(source):
+            raise ConfigurationError(f"SHOPIFY_SOURCE_CHANNELS: in {pair!r}, {source!r} is not a source_name or an "
+                                     "app id (letters, digits, _ . : -)")
+        if channel not in CHANNELS:
+            raise ConfigurationError(f"SHOPIFY_SOURCE_CHANNELS: in {pair!r}, the channel must be "
+                                     f"{', '.join(CHANNELS)}, not {channel!r}")
+        table[source] = channel  # type: ignore[assignment]
+    return table
+
+
+def storefront_domain_from_env(env: Mapping[str, str]) -> str | None:
+    """SHOPIFY_STOREFRONT_DOMAIN as a bare host ('https://Shop.Example.com/' -> 'shop.example.com')."""
+    raw = env_value(env, "SHOPIFY_STOREFRONT_DOMAIN")
+    if raw is None:
+        return None
+    host = raw.lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    if not _HOST.fullmatch(host):
+        raise ConfigurationError("SHOPIFY_STOREFRONT_DOMAIN must be your storefront's host name, such as "
+                                 "shop.example.com")
+    return host
+
+
+def offline_event_set_from_env(env: Mapping[str, str]) -> str | None:
+    value = env_value(env, "TIKTOK_OFFLINE_EVENT_SET_ID")
+    if value is not None and not _EVENT_SET.fullmatch(value):
+        raise ConfigurationError("TIKTOK_OFFLINE_EVENT_SET_ID must be the offline event set's id (letters and digits), "
+                                 "from TikTok Events Manager")
+    return value
+
+
 @dataclass(frozen=True)
 class ShopifySettings:
     topic_events: Mapping[str, str | None] = field(default_factory=lambda: dict(DEFAULT_TOPIC_EVENTS))
@@ -85,6 +147,9 @@ class ShopifySettings:
     content_id_fields: tuple[str, ...] = CONTENT_ID_FIELDS
     phone_region: str | None = None
     test_event_code: str | None = None
+    source_channels: Mapping[str, Channel] = field(default_factory=dict)  # overrides (SHOPIFY_SOURCE_CHANNELS)
+    offline_event_set_id: str | None = None
+    storefront_domain: str | None = None
 
     def event_for(self, topic: str) -> str | None:
         return self.topic_events.get(topic.strip().lower())
@@ -114,4 +179,7 @@ class ShopifySettings:
             content_id_fields=fields,
             phone_region=phone_region_from_env(env),
             test_event_code=env_value(env, "TIKTOK_TEST_EVENT_CODE"),
+            source_channels=parse_source_channels(env_value(env, "SHOPIFY_SOURCE_CHANNELS")),
+            offline_event_set_id=offline_event_set_from_env(env),
+            storefront_domain=storefront_domain_from_env(env),
         )

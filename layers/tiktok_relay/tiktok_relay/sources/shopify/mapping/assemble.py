@@ -1,75 +1,147 @@
 """One Shopify delivery to at most one validated Event: which topics count, the checks that
-refuse a delivery, and the request body."""
+refuse a delivery, the channel it goes to, and the request body."""
 
 from __future__ import annotations
 
+import warnings as python_warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-from tiktok_relay.errors import ConfigurationError, EventValidationError
+from tiktok_relay.errors import ConfigurationError, DeprecatedEventWarning, EventValidationError
 from tiktok_relay.sources.common.result import MappingResult
 from tiktok_relay.sources.common.timing import event_time
+from tiktok_relay.sources.shopify.mapping.carts import cart_delta
+from tiktok_relay.sources.shopify.mapping.channels import channel_reason, order_channel
 from tiktok_relay.sources.shopify.mapping.identity import event_id_for, time_fields
 from tiktok_relay.sources.shopify.mapping.page import page_block
 from tiktok_relay.sources.shopify.mapping.properties import properties_block
 from tiktok_relay.sources.shopify.mapping.user import user_block
+from tiktok_relay.sources.shopify.mapping.values import shown
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
-from tiktok_relay.tiktok.models import Envelope, Event
+from tiktok_relay.tiktok.models import DEPRECATED_EVENTS, Envelope, Event, EventSource, deprecation_notice
 
 # The kind of payload each topic family carries (orders/paid -> an order).
 _KINDS = {"orders": "order", "checkouts": "checkout", "carts": "cart", "customers": "customer"}
 # The states Shopify sends; a reason quotes only these (anything else could be anything).
 _CUSTOMER_STATES = ("enabled", "disabled", "invited", "declined")
+# Who a checkout's buyer is: an InitiateCheckout is sent only with one of these (README "Checkouts").
+_IDENTITY = ("email", "phone", "external_id")
+ANONYMOUS_CHECKOUT = (
+    "the checkout carries no email, phone or customer yet: TikTok keeps only the first event of an event_id, so an "
+    "anonymous InitiateCheckout would stand for the identified ones that follow (the storefront pixel covers the "
+    "anonymous start, under the same event_id)"
+)
 
 
-def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySettings, *, now: int) -> MappingResult:
+class _Delivery(NamedTuple):
+    """What a delivery is, once it is certain to be mapped."""
+
+    topic: str
+    kind: str
+    event_name: str
+    event_id: str
+
+
+def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySettings, *, now: int,
+                previous_state: Mapping[str, Any] | None = None) -> MappingResult:
     """The events one Shopify webhook delivery becomes. Pure; never raises for a dict payload.
+
+    `previous_state` is what the previous delivery of the same object asked to be remembered
+    (MappingResult.state; for carts, their lines), None for a first delivery: `map` passes None.
 
     Should it ever raise anyway (a bug), the exception propagates on purpose: the receiver then
     answers 5xx so that Shopify retries the delivery, instead of acknowledging a lost conversion.
     """
-    return _map(topic, payload, shop_domain, settings, int(now), [])
+    warnings: list[str] = []
+    delivery = _delivery(topic, payload, settings, warnings)
+    if isinstance(delivery, str):
+        return MappingResult([], delivery, warnings)
+    if delivery.kind == "cart":
+        return _map_cart(delivery, payload, settings, int(now), previous_state, warnings)
+    channel: EventSource = "web"
+    if delivery.kind == "order":
+        decided, key = order_channel(payload, settings)
+        if (reason := channel_reason(decided, key, settings)) is not None:
+            return MappingResult([], reason, warnings)
+        channel = "offline" if decided == "offline" else "web"
+    data = _event_data(delivery, payload, settings, int(now), warnings, channel)
+    if delivery.kind == "checkout" and not any(key in data.get("user", {}) for key in _IDENTITY):
+        return MappingResult([], ANONYMOUS_CHECKOUT, warnings)
+    event, problem = _build_event(data, warnings)
+    if event is None:
+        return MappingResult([], problem, warnings)
+    return MappingResult([event], None, warnings, event_source=channel)
 
 
-def envelope_for(*, pixel_id: str, test_event_code: str | None) -> Envelope:
-    """Where a Shopify delivery's events go: web events of the pixel, as test events if a code is set."""
+def state_key(topic: str, payload: Any, shop_domain: str, settings: ShopifySettings) -> str | None:
+    """Under which key the receiver remembers what a delivery's mapping asks to (MappingResult.state):
+    carts/* deliveries of a mapped topic, by shop and cart token; None for anything else."""
+    name = _normalize_topic(topic)
+    if name is None or not name.startswith("carts/") or not settings.event_for(name) or not isinstance(payload, dict):
+        return None
+    event_id, _ = event_id_for("cart", payload)
+    if event_id is None:
+        return None
+    token = event_id.removeprefix("shopify-cart-").rsplit("-", 1)[0]
+    return f"shopify:{str(shop_domain).strip().lower()}:cart:{token}"
+
+
+def envelope_for(*, pixel_id: str, test_event_code: str | None, event_source: EventSource = "web",
+                 offline_event_set_id: str | None = None) -> Envelope:
+    """Where a Shopify delivery's events go: web events of the pixel, offline ones to the offline
+    event set, as test events if a code is set."""
+    if event_source == "offline":
+        if not isinstance(offline_event_set_id, str) or not offline_event_set_id.strip():
+            raise ConfigurationError("TIKTOK_OFFLINE_EVENT_SET_ID is not set; offline events need your offline event "
+                                     "set's id (event_source_id)")
+        return Envelope(event_source="offline", event_source_id=offline_event_set_id, test_event_code=test_event_code)
     if not isinstance(pixel_id, str) or not pixel_id.strip():
         raise ConfigurationError("TIKTOK_PIXEL_ID is not set; it is your pixel code (event_source_id)")
     return Envelope(event_source="web", event_source_id=pixel_id, test_event_code=test_event_code)
 
 
-def to_request_body(result: MappingResult, *, pixel_id: str, test_event_code: str | None) -> dict[str, Any]:
+def to_request_body(result: MappingResult, *, pixel_id: str, test_event_code: str | None,
+                    offline_event_set_id: str | None = None) -> dict[str, Any]:
     """The Events API request body (wire dict) for `result`; `data` is [] when nothing is sent:
     what `map` prints, the same body the receiver queues."""
-    envelope = envelope_for(pixel_id=pixel_id, test_event_code=test_event_code)
+    envelope = envelope_for(pixel_id=pixel_id, test_event_code=test_event_code, event_source=result.event_source,
+                            offline_event_set_id=offline_event_set_id)
     return {**envelope.header(), "data": [event.wire() for event in result.events]}
 
 
-def _map(topic: Any, payload: Any, shop_domain: Any, settings: ShopifySettings, now: int,
-         warnings: list[str]) -> MappingResult:
-    """map_webhook's work, whatever the types of its arguments turn out to be."""
+def _delivery(topic: Any, payload: Any, settings: ShopifySettings, warnings: list[str]) -> _Delivery | str:
+    """What the delivery is, or why it is not mapped at all."""
     name = _normalize_topic(topic)
     if name is None:
-        return MappingResult([], "the webhook topic is missing", warnings)
+        return "the webhook topic is missing"
     if not isinstance(payload, dict):
-        return MappingResult([], "the payload is not a JSON object", warnings)
+        return "the payload is not a JSON object"
     event_name = settings.event_for(name)
     if not event_name:
-        return MappingResult([], _unmapped(name), warnings)
+        return _unmapped(name)
     kind = _KINDS.get(name.partition("/")[0])
     if kind is None:
-        return MappingResult([], f"Shopify topic {_shown(name)} has no mapping rules in tiktok-relay", warnings)
+        return f"Shopify topic {shown(name)} has no mapping rules in tiktok-relay"
     refusal = _refusal(kind, payload, settings)
     if refusal is not None:
-        return MappingResult([], refusal, warnings)
+        return refusal
     event_id, missing = event_id_for(kind, payload)
     if event_id is None:
-        return MappingResult([], f"{missing}: an event without a stable event_id could be counted twice", warnings)
-    data = _event_data(kind, name, event_name, event_id, payload, shop_domain, settings, now, warnings)
+        return f"{missing}: an event without a stable event_id could be counted twice"
+    if event_name in DEPRECATED_EVENTS:
+        warnings.append(f"{deprecation_notice(event_name)} (SHOPIFY_TOPIC_EVENTS maps {name} to it)")
+    return _Delivery(name, kind, event_name, event_id)
+
+
+def _map_cart(delivery: _Delivery, payload: dict, settings: ShopifySettings, now: int, previous_state: Any,
+              warnings: list[str]) -> MappingResult:
+    """An AddToCart of what the delivery added to the cart since the remembered state (carts.py)."""
+    delta = cart_delta(payload.get("line_items"), previous_state, warnings)
+    if delta.reason is not None:
+        return MappingResult([], delta.reason, warnings, state=delta.state)
+    data = _event_data(delivery, {**payload, "line_items": delta.added}, settings, now, warnings, "web")
     event, problem = _build_event(data, warnings)
-    if event is None:
-        return MappingResult([], problem, warnings)
-    return MappingResult([event], None, warnings)
+    return MappingResult([event] if event else [], problem, warnings, state=delta.state)
 
 
 def _normalize_topic(topic: Any) -> str | None:
@@ -85,24 +157,18 @@ def _normalize_topic(topic: Any) -> str | None:
 
 def _unmapped(topic: str) -> str:
     """Why a topic that maps to no TikTok event sends nothing, and how to change that."""
-    reason = f"Shopify topic {_shown(topic)} is not mapped to a TikTok event"
+    reason = f"Shopify topic {shown(topic)} is not mapped to a TikTok event"
     if topic == "orders/create":
         reason += (" by default (orders/paid is the purchase); set SHOPIFY_TOPIC_EVENTS="
-                   "orders/create=Purchase or orders/create=PlaceAnOrder to send it")
+                   "orders/create=Purchase to send it")
     elif topic in ALLOWED_TOPIC_EVENTS:
         reason += " (SHOPIFY_TOPIC_EVENTS maps it to none)"
     return reason
 
 
-def _shown(text: str, limit: int = 80) -> str:
-    """A topic or similar identifier, safe to quote in a reason (printable ASCII, bounded)."""
-    cleaned = "".join(ch if " " <= ch <= "~" else "?" for ch in text[:limit])
-    return repr(cleaned + ("..." if len(text) > limit else ""))
-
-
 def _refusal(kind: str, payload: Mapping[str, Any], settings: ShopifySettings) -> str | None:
     """Why a delivery of a mapped topic is not sent, if it is not: a test order without a test
-    event code, a customer who holds no account, a cart without line items."""
+    event code, a customer who holds no account."""
     if _is_test(payload) and not settings.test_event_code:
         return ("test order (test: true) not sent; set TIKTOK_TEST_EVENT_CODE to send test orders as TikTok "
                 "test events")
@@ -112,10 +178,6 @@ def _refusal(kind: str, payload: Mapping[str, Any], settings: ShopifySettings) -
             shown = repr(state) if state in _CUSTOMER_STATES else "missing or unknown"
             return (f"customer state is {shown}, not 'enabled': only account holders count as a registration "
                     "(a guest checkout creates a 'disabled' customer)")
-    if kind == "cart":
-        lines = payload.get("line_items")
-        if not isinstance(lines, list) or not lines:
-            return "the cart has no line items: nothing was added"
     return None
 
 
@@ -125,31 +187,42 @@ def _is_test(payload: Mapping[str, Any]) -> bool:
     return flag is True or (isinstance(flag, str) and flag.strip().lower() == "true")
 
 
-def _event_data(kind: str, topic: str, event_name: str, event_id: str, payload: Mapping[str, Any],
-                shop_domain: Any, settings: ShopifySettings, now: int, warnings: list[str]) -> dict[str, Any]:
+def _event_data(delivery: _Delivery, payload: Mapping[str, Any], settings: ShopifySettings, now: int,
+                warnings: list[str], channel: EventSource) -> dict[str, Any]:
     """The Event's fields: event, event_time, event_id, and the user, properties and page
-    blocks where they hold anything (customers/* have no properties or page)."""
+    blocks where they hold anything (customers/* have no properties or page). An offline
+    event has no page and no ip or user agent: those would be the shop device's or staff's."""
+    kind = delivery.kind
     data: dict[str, Any] = {
-        "event": event_name,
-        "event_time": event_time(payload, time_fields(kind, topic), now, warnings),
-        "event_id": event_id,
+        "event": delivery.event_name,
+        "event_time": event_time(payload, time_fields(kind, delivery.topic), now, warnings),
+        "event_id": delivery.event_id,
     }
-    user = user_block(kind, payload, settings, warnings)
+    user = user_block(kind, payload, settings, warnings, browser=channel == "web")
     if user:
         data["user"] = user
     if kind != "customer":
-        order_id = event_id.removeprefix("shopify-order-") if kind == "order" else None
-        properties = properties_block(kind, event_name, payload, order_id, settings, warnings)
+        order_id = delivery.event_id.removeprefix("shopify-order-") if kind == "order" else None
+        properties = properties_block(kind, delivery.event_name, payload, order_id, settings, warnings)
         if properties:
             data["properties"] = properties
-        page = page_block(payload, shop_domain, warnings)
+        page = page_block(payload, settings, warnings) if channel == "web" else None
         if page:
             data["page"] = page
     return data
 
 
 def _build_event(data: dict[str, Any], warnings: list[str]) -> tuple[Event | None, str | None]:
-    """Event(**data); on validation errors drop the offending fields, then blocks, and retry."""
+    """Event(**data); on validation errors drop the offending fields, then blocks, and retry.
+    A deprecated event name is in `warnings` already: not warned about again as a Python warning."""
+    if data["event"] in DEPRECATED_EVENTS:
+        with python_warnings.catch_warnings():
+            python_warnings.simplefilter("ignore", DeprecatedEventWarning)
+            return _validated(data, warnings)
+    return _validated(data, warnings)
+
+
+def _validated(data: dict[str, Any], warnings: list[str]) -> tuple[Event | None, str | None]:
     for retry in range(3):
         try:
             return Event(**data), None

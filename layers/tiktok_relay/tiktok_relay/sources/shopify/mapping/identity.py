@@ -11,6 +11,8 @@ from typing import Any
 from tiktok_relay.sources.common.values import as_quantity, as_text, as_token
 from tiktok_relay.sources.shopify.mapping.values import gid_tail, shopify_id
 
+MAX_LINE_KEY = 100  # a sku as a line's key, at most (the cart state stores keys)
+
 
 def event_id_for(kind: str, payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(event_id, reason when there is none) of a `kind` payload."""
@@ -20,10 +22,12 @@ def event_id_for(kind: str, payload: Mapping[str, Any]) -> tuple[str | None, str
             return f"shopify-order-{key}", None
         return None, "the order has no usable id (id, admin_graphql_api_id)"
     if kind == "checkout":
-        key = as_token(payload.get("token")) or as_token(payload.get("id"))
+        # Only the token: API 2026-04 removed `id` from checkout webhooks, and the token is what a
+        # Web Pixel's checkout carries too (checkout.token), so both sides derive the same event_id.
+        key = as_token(payload.get("token"))
         if key:
             return f"shopify-checkout-{key}", None
-        return None, "the checkout has no usable token or id"
+        return None, "the checkout has no usable token"
     if kind == "cart":
         key = as_token(payload.get("token")) or as_token(payload.get("id"))
         if key:
@@ -35,6 +39,15 @@ def event_id_for(kind: str, payload: Mapping[str, Any]) -> tuple[str | None, str
     return None, "the customer has no usable id (id, admin_graphql_api_id)"
 
 
+def line_key(line: Mapping[str, Any]) -> str:
+    """What identifies a cart line: variant_id, else product_id, else sku (as text), else ""."""
+    key = shopify_id(line.get("variant_id")) or shopify_id(line.get("product_id"))
+    if key is None:
+        sku = line.get("sku")
+        key = as_text(sku, MAX_LINE_KEY)[0] if isinstance(sku, str) else shopify_id(sku)
+    return key or ""
+
+
 def _cart_digest(lines: Any) -> str:
     """12 hex digits that change with the cart's contents (the rule is in the package docstring)."""
     pairs: list[tuple[str, int]] = []
@@ -42,12 +55,8 @@ def _cart_digest(lines: Any) -> str:
         for line in lines:
             if not isinstance(line, dict):
                 continue
-            key = shopify_id(line.get("variant_id")) or shopify_id(line.get("product_id"))
-            if key is None:
-                sku = line.get("sku")
-                key = as_text(sku)[0] if isinstance(sku, str) else shopify_id(sku)
             quantity = as_quantity(line.get("quantity"))
-            pairs.append((key or "", -1 if quantity is None else quantity))
+            pairs.append((line_key(line), -1 if quantity is None else quantity))
     pairs.sort()
     text = json.dumps(pairs, separators=(",", ":"))  # ensure_ascii: always encodable
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:12]

@@ -1,4 +1,10 @@
-"""The `page` block: the landing page and the referrer, without customer data in clear."""
+"""The `page` block: the landing page and the referrer, without customer data in clear.
+
+A landing page that is a path is made absolute on the storefront's own host, where the pixel
+runs and so where its page URLs are: SHOPIFY_STOREFRONT_DOMAIN, else the host of the payload's
+order_status_url or abandoned_checkout_url (links Shopify makes to the storefront). Never the
+shop's myshopify.com domain, which a storefront with a domain of its own redirects away from
+(set SHOPIFY_STOREFRONT_DOMAIN to it when the shop has no other domain)."""
 
 from __future__ import annotations
 
@@ -12,16 +18,20 @@ from tiktok_relay.sources.common.privacy import (
     scrub_surrogates,
     without_private_query,
 )
+from tiktok_relay.sources.shopify.settings import ShopifySettings
 
 MAX_URL = 2048
+MYSHOPIFY = ".myshopify.com"
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?", re.ASCII)
 _ABSOLUTE_URL = re.compile(r"https?://[^/?#\s]+", re.ASCII | re.IGNORECASE)
+_URL_HOST = re.compile(r"https?://([^/?#:\s@]+)", re.ASCII | re.IGNORECASE)
+_STOREFRONT_LINKS = ("order_status_url", "abandoned_checkout_url")
 
 
-def page_block(payload: Mapping[str, Any], shop_domain: Any, warnings: list[str]) -> dict[str, Any]:
+def page_block(payload: Mapping[str, Any], settings: ShopifySettings, warnings: list[str]) -> dict[str, Any]:
     """The page block: url (landing_site, else order_status_url) and referrer (referring_site)."""
     page: dict[str, Any] = {}
-    url = _page_url(payload, shop_domain, warnings)
+    url = _page_url(payload, storefront_host(payload, settings), warnings)
     if url:
         page["url"] = _bounded(url, "page.url", warnings)
     referrer = _referrer(payload.get("referring_site"), warnings)
@@ -42,10 +52,24 @@ def _bounded(url: str, name: str, warnings: list[str]) -> str:
     return scrub_surrogates(url[:MAX_URL])
 
 
-def _page_url(payload: Mapping[str, Any], shop_domain: Any, warnings: list[str]) -> str | None:
+def storefront_host(payload: Mapping[str, Any], settings: ShopifySettings) -> str | None:
+    """The storefront's own host: SHOPIFY_STOREFRONT_DOMAIN, else that of a storefront link in the
+    payload that is not on myshopify.com; None when neither is known."""
+    if settings.storefront_domain:
+        return settings.storefront_domain
+    for name in _STOREFRONT_LINKS:
+        link = payload.get(name)
+        match = _URL_HOST.match(link.strip()) if isinstance(link, str) else None
+        host = match.group(1).lower() if match else ""
+        if host and not host.endswith(MYSHOPIFY) and _HOST.fullmatch(host):
+            return host
+    return None
+
+
+def _page_url(payload: Mapping[str, Any], storefront: str | None, warnings: list[str]) -> str | None:
     """The landing page, else the order status page, with only ttclid and utm_* in its query;
     None if it carries an email address."""
-    url = _landing_url(payload.get("landing_site"), shop_domain, warnings)
+    url = _landing_url(payload.get("landing_site"), storefront, warnings)
     if url is None:
         status = payload.get("order_status_url")
         if isinstance(status, str) and _absolute(status.strip()):
@@ -63,8 +87,8 @@ def _page_url(payload: Mapping[str, Any], shop_domain: Any, warnings: list[str])
     return url
 
 
-def _landing_url(landing: Any, shop_domain: Any, warnings: list[str]) -> str | None:
-    """landing_site as an absolute URL: a path is read on the shop's own domain."""
+def _landing_url(landing: Any, storefront: str | None, warnings: list[str]) -> str | None:
+    """landing_site as an absolute URL: a path is read on the storefront's host."""
     if not isinstance(landing, str) or not landing.strip():
         if landing is not None and not isinstance(landing, str):
             warnings.append("landing_site ignored: not a string")
@@ -73,10 +97,10 @@ def _landing_url(landing: Any, shop_domain: Any, warnings: list[str]) -> str | N
     if text.startswith("//"):
         text = "https:" + text
     if text.startswith("/"):
-        host = shop_domain.strip().lower() if isinstance(shop_domain, str) else ""
-        if _HOST.fullmatch(host):
-            return f"https://{host}{text}"
-        warnings.append("landing_site ignored: the shop domain is not a host name")
+        if storefront:
+            return f"https://{storefront}{text}"
+        warnings.append("landing_site ignored: a path, and the storefront's own domain is unknown (set "
+                        "SHOPIFY_STOREFRONT_DOMAIN; the myshopify.com domain is not where the pixel's pages are)")
         return None
     if _absolute(text):
         return text

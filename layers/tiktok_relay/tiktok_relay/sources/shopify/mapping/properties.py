@@ -35,7 +35,7 @@ def properties_block(kind: str, event_name: str, payload: Mapping[str, Any], ord
         lines = None
     lines = lines or []
     if kind == "cart":
-        currency, value = _cart_money(lines, money_key, warnings)
+        money_key, currency, value = _cart_money(lines, money_key, warnings)
     else:
         money_key, currency, value = _order_money(payload, money_key, warnings)
     contents, total_quantity = _contents(lines, money_key, settings, warnings)
@@ -57,7 +57,14 @@ def _order_money(payload: Mapping[str, Any], money_key: str,
                  warnings: list[str]) -> tuple[str, str | None, float | None]:
     """(money key used, currency, value) of an order or checkout: presentment_currency and
     total_price_set.presentment_money when SHOPIFY_CURRENCY=presentment and both are there,
-    else the shop currency (currency, total_price)."""
+    else the shop currency (currency, total_price), else presentment after all when the shop
+    currency is not one TikTok accepts and the buyer's is."""
+    if money_key == "shop_money" and _unaccepted(payload.get("currency")):
+        presentment = _presentment_money(payload)
+        if presentment is not None:
+            warnings.append("currency is not one TikTok accepts: value and currency from presentment_currency and "
+                            "total_price_set.presentment_money (what the buyer paid in)")
+            return "presentment_money", *presentment
     if money_key == "presentment_money":
         raw_currency = payload.get("presentment_currency")
         raw_value = money_field(payload.get("total_price_set"), "presentment_money")
@@ -85,8 +92,42 @@ def _order_money(payload: Mapping[str, Any], money_key: str,
     return money_key, currency, value
 
 
-def _cart_money(lines: list[Any], money_key: str, warnings: list[str]) -> tuple[str | None, float | None]:
-    """Carts carry no currency field: take it from the lines' money sets; value = sum(price * qty)."""
+def _unaccepted(currency: Any) -> bool:
+    """A currency code that is there but not one TikTok accepts."""
+    return isinstance(currency, str) and bool(currency.strip()) and as_currency(currency)[1] is not None
+
+
+def _presentment_money(payload: Mapping[str, Any]) -> tuple[str, float] | None:
+    """(currency, value) in the buyer's currency, if TikTok accepts it and the total is usable."""
+    currency, problem = as_currency(payload.get("presentment_currency"))
+    value, value_problem = as_amount(money_field(payload.get("total_price_set"), "presentment_money"))
+    if problem or value_problem or currency is None or value is None:
+        return None
+    return currency, value
+
+
+def _cart_money(lines: list[Any], money_key: str, warnings: list[str]) -> tuple[str, str | None, float | None]:
+    """(money key used, currency, value) of a cart: carts carry no currency field, so it comes from
+    the lines' money sets; value = sum(price * qty). Presentment money when the shop's currency is
+    not one TikTok accepts and the buyer's is."""
+    if money_key == "shop_money":
+        shop_codes = _line_currencies(lines, "shop_money")
+        buyer_codes = _line_currencies(lines, "presentment_money") if shop_codes else set()
+        if shop_codes and all(map(_unaccepted, shop_codes)) and buyer_codes and not any(map(_unaccepted, buyer_codes)):
+            warnings.append("the cart's currency is not one TikTok accepts: value, currency and prices from "
+                            "price_set.presentment_money (what the buyer sees)")
+            money_key = "presentment_money"
+    return (money_key, *_cart_total(lines, money_key, warnings))
+
+
+def _line_currencies(lines: list[Any], money_key: str) -> set[str]:
+    return {code.strip().upper() for line in lines if isinstance(line, dict)
+            for code in (money_field(line.get("price_set"), money_key, "currency_code"),)
+            if isinstance(code, str) and code.strip()}
+
+
+def _cart_total(lines: list[Any], money_key: str, warnings: list[str]) -> tuple[str | None, float | None]:
+    """(currency, sum(price * qty)) of cart lines in `money_key`."""
     codes: set[str] = set()
     total = Decimal(0)
     complete = bool(lines)

@@ -36,8 +36,9 @@ class _Parties(NamedTuple):
 
 
 def user_block(kind: str, payload: Mapping[str, Any], settings: ShopifySettings,
-               warnings: list[str]) -> dict[str, Any]:
-    """The user block of the event for a `kind` payload; fields with nothing usable are left out."""
+               warnings: list[str], *, browser: bool = True) -> dict[str, Any]:
+    """The user block of the event for a `kind` payload; fields with nothing usable are left out.
+    `browser` False (offline events): no ip or user agent, which would be a shop device's."""
     parties = _parties(kind, payload, warnings)
     user: dict[str, Any] = {}
     emails = _emails(kind, payload, parties.customer, warnings)
@@ -50,7 +51,10 @@ def user_block(kind: str, payload: Mapping[str, Any], settings: ShopifySettings,
     if external_id:
         user["external_id"] = [external_id]
     _add_names_and_place(user, kind, parties, warnings)
-    _add_browser(user, payload, warnings)
+    if browser:
+        _add_browser(user, payload, warnings)
+    else:
+        _add_locale(user, payload, warnings)
     _add_click_ids(user, payload, warnings)
     return user
 
@@ -147,14 +151,15 @@ def _hash_phones(candidates: list[tuple[str, Any, str | None]], warnings: list[s
         if not text:
             continue
         if normalize.is_sha256_hex(text):
-            hashes[text.lower()] = None
+            if digest := normalize.prehashed(text):
+                hashes[digest] = None
             continue
         if phones.without_separators(text) in seen:
             continue  # '+' and the same digits as a number already hashed
         e164 = attempt(phones.normalize_phone, path, warnings, text, region)
         if e164 is not None and e164 not in seen:
             seen.add(e164)
-            hashes[normalize.sha256_hex(e164)] = None
+            hashes[normalize.phone_digest(e164)] = None
     return list(hashes)
 
 
@@ -210,12 +215,10 @@ def _add_names(user: dict[str, Any], names: Mapping[str, Any] | None, prefix: st
 
 
 def _add_place(user: dict[str, Any], place: Mapping[str, Any] | None, path: str, warnings: list[str]) -> None:
-    """Adds zip_code (hashed), city, state (province_code, else province) and country of an address."""
+    """Adds zip_code (hashed: a US ZIP+4 as its first five digits), city, state (province_code,
+    else province) and country of an address."""
     if not place:
         return
-    zip_code = _hashed(normalize.hash_zip, place.get("zip"), f"{path}.zip", warnings)
-    if zip_code is not None:
-        user["zip_code"] = zip_code
     for key, fields in (("city", ("city",)), ("state", ("province_code", "province"))):
         name = _place_name(place, fields, path, warnings)
         if name:
@@ -223,6 +226,9 @@ def _add_place(user: dict[str, Any], place: Mapping[str, Any] | None, path: str,
     country = _country(place.get("country_code"), f"{path}.country_code", warnings)
     if country:
         user["country"] = country
+    zip_code = _hashed(lambda v: normalize.hash_zip(v, country), place.get("zip"), f"{path}.zip", warnings)
+    if zip_code is not None:
+        user["zip_code"] = zip_code
 
 
 def _place_name(place: Mapping[str, Any], fields: tuple[str, ...], path: str, warnings: list[str]) -> str | None:
@@ -243,13 +249,16 @@ def _place_name(place: Mapping[str, Any], fields: tuple[str, ...], path: str, wa
 
 
 def _country(value: Any, path: str, warnings: list[str]) -> str | None:
-    """A two-letter country code, lowercased."""
+    """An ISO 3166-1 alpha-2 country code, lowercased."""
     if value is None:
         return None
     code = value.strip() if isinstance(value, str) else ""
     if len(code) == 2 and code.isascii() and code.isalpha():
-        return code.lower()
-    warnings.append(f"{path} ignored: not a two-letter country code")
+        try:
+            return normalize.normalize_country(code)
+        except ValueError:
+            pass
+    warnings.append(f"{path} ignored: not an ISO 3166-1 two-letter country code")
     return None
 
 
@@ -262,13 +271,18 @@ def _add_browser(user: dict[str, Any], payload: Mapping[str, Any], warnings: lis
     user_agent = _user_agent(client, warnings)
     if user_agent:
         user["user_agent"] = user_agent
+    _add_locale(user, payload, warnings)
+
+
+def _add_locale(user: dict[str, Any], payload: Mapping[str, Any], warnings: list[str]) -> None:
     locale = _locale(payload, warnings)
     if locale:
         user["locale"] = locale
 
 
 def _browser_ip(payload: Mapping[str, Any], client: Mapping[str, Any] | None, warnings: list[str]) -> str | None:
-    """browser_ip, else client_details.browser_ip, in canonical form."""
+    """browser_ip, else client_details.browser_ip, in canonical form, if it is a public address
+    (a private, loopback or documentation address is nobody's public address: dropped, named)."""
     for path, value in (("browser_ip", payload.get("browser_ip")),
                         ("client_details.browser_ip", client.get("browser_ip") if client else None)):
         if value is None:
@@ -277,9 +291,9 @@ def _browser_ip(payload: Mapping[str, Any], client: Mapping[str, Any] | None, wa
             warnings.append(f"{path} ignored: not a string")
             continue
         try:
-            ip = normalize.normalize_ip(value)
-        except ValueError:
-            warnings.append(f"{path} dropped: not an IPv4 or IPv6 address")
+            ip = normalize.public_ip(value)
+        except ValueError as exc:
+            warnings.append(f"{path} dropped: {exc}")
             continue
         if ip:
             return ip
@@ -318,32 +332,50 @@ def _locale(payload: Mapping[str, Any], warnings: list[str]) -> str | None:
 
 
 def _add_click_ids(user: dict[str, Any], payload: Mapping[str, Any], warnings: list[str]) -> None:
-    """Adds ttclid and ttp, as the storefront stored them in the cart attributes
-    (note_attributes); a ttclid also from the landing page's query when none was stored."""
-    attributes = _note_attributes(payload, warnings)
-    ttclid = _stored_click_id(attributes, _TTCLID_NAMES, warnings)
+    """Adds ttclid and ttp, as the storefront stored them: in the cart attributes (note_attributes),
+    else in a line item's properties (where some checkouts put cart attributes); a ttclid also
+    from the landing page's query when none was stored."""
+    attributes = _note_attributes(payload.get("note_attributes"), "note_attributes", warnings)
+    line_attributes = _line_item_attributes(payload, warnings)
+    ttclid = (_stored_click_id(attributes, _TTCLID_NAMES, "note_attributes", warnings)
+              or _stored_click_id(line_attributes, _TTCLID_NAMES, "line_items[].properties", warnings))
     if ttclid is None:
         ttclid = click_id(_landing_ttclid(payload.get("landing_site")), "landing_site ttclid", warnings)
     if ttclid:
         user["ttclid"] = ttclid
-    ttp = _stored_click_id(attributes, _TTP_NAMES, warnings)
+    ttp = (_stored_click_id(attributes, _TTP_NAMES, "note_attributes", warnings)
+           or _stored_click_id(line_attributes, _TTP_NAMES, "line_items[].properties", warnings))
     if ttp:
         user["ttp"] = ttp
 
 
-def _stored_click_id(attributes: Mapping[str, Any], names: tuple[str, ...], warnings: list[str]) -> str | None:
-    """The first usable value among the cart attributes `names`."""
+def _stored_click_id(attributes: Mapping[str, Any], names: tuple[str, ...], where: str,
+                     warnings: list[str]) -> str | None:
+    """The first usable value among the attributes `names` (found in `where`)."""
     for name in names:
         if name in attributes:
-            value = click_id(attributes[name], f"note_attributes.{name}", warnings)
+            value = click_id(attributes[name], f"{where}.{name}", warnings)
             if value:
                 return value
     return None
 
 
-def _note_attributes(payload: Mapping[str, Any], warnings: list[str]) -> dict[str, Any]:
-    """The click id attributes among note_attributes, by lowercased name; the first of each counts."""
-    raw = payload.get("note_attributes")
+def _line_item_attributes(payload: Mapping[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """The click id attributes among the line items' properties; the first line's of each counts."""
+    lines = payload.get("line_items")
+    found: dict[str, Any] = {}
+    if not isinstance(lines, list):
+        return found
+    for line in lines:
+        if isinstance(line, dict) and line.get("properties"):
+            for name, value in _note_attributes(line["properties"], "line_items[].properties", warnings).items():
+                found.setdefault(name, value)
+    return found
+
+
+def _note_attributes(raw: Any, path: str, warnings: list[str]) -> dict[str, Any]:
+    """The click id attributes among `raw` ([{name, value}] or {name: value}), by lowercased name;
+    the first of each counts."""
     found: dict[str, Any] = {}
     if raw is None:
         return found
@@ -353,7 +385,7 @@ def _note_attributes(payload: Mapping[str, Any], warnings: list[str]) -> dict[st
     elif isinstance(raw, dict):  # {name: value} instead of [{name, value}]
         pairs = raw.items()
     else:
-        warnings.append("note_attributes ignored: not a list")
+        warnings.append(f"{path} ignored: not a list")
         return found
     for name, value in pairs:
         if isinstance(name, str):
