@@ -52,7 +52,15 @@ def test_the_standard_and_legacy_lists_match_the_reference():
 
 @pytest.mark.parametrize("name", EIGHTEEN + LEGACY)
 def test_standard_and_legacy_names_are_accepted(name):
-    built = Event(event=name, event_time=T)
+    import warnings
+
+    from tiktok_relay.errors import DeprecatedEventWarning
+
+    with warnings.catch_warnings(record=True) as caught:  # the soft-deprecated ones say so
+        warnings.simplefilter("always")
+        built = Event(event=name, event_time=T)
+    deprecated = [w for w in caught if issubclass(w.category, DeprecatedEventWarning)]
+    assert len(deprecated) == (name in ("PlaceAnOrder", "ClickButton"))
     assert built.event == name
     assert built.is_standard
     assert built.wire() == {"event": name, "event_time": T}
