@@ -390,11 +390,21 @@ def test_deadline_stops_retries_before_a_pause_that_would_cross_it(make_client, 
     assert [(o.status, o.code) for o in result.outcomes] == [(Status.FAILED_RETRYABLE, 50002)]
 
 
-def test_deadline_already_passed_means_one_attempt(client, fake_tiktok, sleeps):
-    fake_tiktok.fail_next("50002", "50002")
+def test_no_request_starts_at_or_after_the_deadline(client, fake_tiktok, sleeps):
     result = client.send(build_requests(events(2), event_source="web", event_source_id=PIXEL), deadline=time.monotonic())
-    assert result.requests_sent == 1 and sleeps == []
+    assert result.requests_sent == 0 and sleeps == [] and fake_tiktok.received == []
+    # Not sent in time is failed-retryable (redelivered), never rejected.
     assert [o.status for o in result.outcomes] == [Status.FAILED_RETRYABLE] * 2
+    assert all("deadline" in o.message for o in result.outcomes)
+
+
+def test_no_request_starts_with_less_than_the_minimum_time_left(client, fake_tiktok, sleeps):
+    from tiktok_relay.tiktok.client import MIN_REQUEST_SECONDS
+
+    result = client.send_events(events(1), event_source_id=PIXEL,
+                                deadline=time.monotonic() + MIN_REQUEST_SECONDS * 0.9)
+    assert result.requests_sent == 0 and fake_tiktok.received == []
+    assert [o.status for o in result.outcomes] == [Status.FAILED_RETRYABLE]
 
 
 def test_no_deadline_uses_all_attempts(client, fake_tiktok, sleeps):

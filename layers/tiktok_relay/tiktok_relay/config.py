@@ -8,6 +8,10 @@
 | TIKTOK_TEST_EVENT_CODE | sends everything as test events           | unset                                    |
 | TIKTOK_API_BASE_URL    | API base, e.g. the fake TikTok's URL      | https://business-api.tiktok.com/open_api |
 | TIKTOK_PHONE_REGION    | region for phone numbers without +country | unset                                    |
+| TIKTOK_MAX_EVENT_AGE   | older events are dead-lettered as stale   | 48h (TikTok's deduplication window)      |
+
+TIKTOK_API_BASE_URL must be https://, except for a local test double (http://localhost,
+http://127.0.0.1, http://[::1]): the access token travels in every request's headers.
 """
 
 from __future__ import annotations
@@ -39,6 +43,57 @@ def require(env: Mapping[str, str], name: str, purpose: str) -> str:
     if value is None:
         raise ConfigurationError(f"{name} is not set; it is needed {purpose}")
     return value
+
+
+def checked_secret(value: str, variable: str) -> str:
+    """`value` when it can be a token or secret; a ConfigurationError naming `variable` (never
+    the value) when it holds a line break, another control character or a non-ASCII character.
+
+    A copy-paste slip (a smart quote, a trailing line from `echo`, a non-breaking space) is the
+    usual cause. Such a token cannot travel in an HTTP header: http.client would refuse it with
+    a message quoting it, and a secret that differs from what Shopify signs with never matches.
+    """
+    if value.isascii() and value.isprintable():
+        return value
+    if any(ch in value for ch in "\r\n"):
+        what = "a line break"
+    elif not value.isascii():
+        what = "a non-ASCII character (a smart quote or a non-breaking space pasted with it?)"
+    else:
+        what = "a control character"
+    raise ConfigurationError(f"{variable} holds {what}; set it again to the value alone")
+
+
+# http:// only for a test double on this machine: anything else would carry the token in clear.
+_LOCAL_HTTP = re.compile(r"http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?(/.*)?", re.IGNORECASE)
+_AGE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)", re.IGNORECASE)
+_AGE_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_MAX_EVENT_AGE_SECONDS = 48 * 3600  # TikTok's deduplication window (README "Reliability")
+
+
+def is_local_url(url: str) -> bool:
+    """An http:// URL on this machine (a test double such as the fake TikTok)."""
+    return _LOCAL_HTTP.fullmatch(url) is not None
+
+
+def base_url_from_env(env: Mapping[str, str], default: str) -> str:
+    """TIKTOK_API_BASE_URL: https://, or http:// to localhost only."""
+    base_url = env_value(env, "TIKTOK_API_BASE_URL") or default
+    if not (base_url.lower().startswith("https://") or is_local_url(base_url)):
+        raise ConfigurationError(
+            "TIKTOK_API_BASE_URL must be an https:// URL (http:// only for a test double on localhost)")
+    return base_url
+
+
+def max_event_age_from_env(env: Mapping[str, str]) -> float:
+    """TIKTOK_MAX_EVENT_AGE in seconds: a number of seconds, or with a unit (90m, 48h, 2d)."""
+    text = env_value(env, "TIKTOK_MAX_EVENT_AGE")
+    if text is None:
+        return float(DEFAULT_MAX_EVENT_AGE_SECONDS)
+    match = _AGE.fullmatch(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise ConfigurationError("TIKTOK_MAX_EVENT_AGE must be a positive duration such as 172800, 48h or 2d")
+    return float(match.group(1)) * _AGE_UNITS[match.group(2).lower()]
 
 
 def check_phone_region(region: str | None, name: str) -> str | None:
@@ -83,11 +138,10 @@ class TikTokSettings:
         version = env_value(env, "TIKTOK_API_VERSION") or cls.DEFAULT_API_VERSION
         if not (version.startswith("v") and len(version) >= 2):
             raise ConfigurationError(f"TIKTOK_API_VERSION must look like v1.3 (got {version!r})")
-        base_url = env_value(env, "TIKTOK_API_BASE_URL") or cls.DEFAULT_BASE_URL
-        if not base_url.startswith(("https://", "http://")):
-            raise ConfigurationError("TIKTOK_API_BASE_URL must be an http(s) URL")
+        base_url = base_url_from_env(env, cls.DEFAULT_BASE_URL)
+        token = env_value(env, "TIKTOK_ACCESS_TOKEN")
         return cls(
-            access_token=env_value(env, "TIKTOK_ACCESS_TOKEN"),
+            access_token=None if token is None else checked_secret(token, "TIKTOK_ACCESS_TOKEN"),
             pixel_id=check_pixel_id(env_value(env, "TIKTOK_PIXEL_ID"), "TIKTOK_PIXEL_ID"),
             api_version=version,
             test_event_code=env_value(env, "TIKTOK_TEST_EVENT_CODE"),

@@ -11,12 +11,17 @@ and can be told to fail in every way TikTok is known to:
     FakeTikTok(max_body_bytes=500_000)                      # HTTP 413 for larger bodies
 
 Faults:
-    "http500", "http502", "http503": that status with an HTML page (not JSON), as a proxy sends
+    "http500", "http502", "http503", "http429": that status with an HTML page (not JSON), as a
+                 proxy sends; with `fake.retry_after = "30"` it carries that Retry-After header
     "40100", "50002", or any other code: HTTP 200 with that TikTok code
     "timeout": stalls `stall_seconds` without answering, then closes; nothing is recorded
     "drop": closes the connection without answering; nothing is recorded
     "lost_reply": takes the request as usual (accepted events are recorded), then closes the
                   connection without answering: the reply is lost on its way back
+    "reset": the same, but resets the connection (TCP RST) instead of closing it
+    "drip": answers as TikTok would, but the body one byte every `drip_seconds`
+
+`fake.answer_delay = 0.5` makes every answer wait that long first (a slow TikTok).
 
 20001 layouts (TikTok documents none; PARTIAL_LAYOUTS): "index" [{"index": 3, ...}],
 "index_string" {"failed_events": [{"event_index": "3", ...}]}, "index_list"
@@ -55,6 +60,7 @@ HASHED_USER_FIELDS = ("email", "phone", "external_id", "first_name", "last_name"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PATH = re.compile(r"^/open_api/v[0-9.]+/event/track/?$")
 _HTML = {
+    429: b"<html><head><title>429 Too Many Requests</title></head><body>Too Many Requests</body></html>",
     500: b"<html><head><title>500 Internal Server Error</title></head><body>Internal Server Error</body></html>",
     502: b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr>"
          b"<center>nginx</center></body></html>",
@@ -225,10 +231,14 @@ class FakeTikTok(LocalServer):
         self.access_token = access_token
         self.stall_seconds = stall_seconds
         self.max_body_bytes = max_body_bytes
+        self.drip_seconds = 0.05
+        self.answer_delay = 0.0
+        self.retry_after: str | None = None  # the Retry-After header of "http429" and "http5xx" faults
         self._lock = threading.Lock()
         self._rules = _Rules()
         self.received: list[Received] = []
         self.accepted: list[dict] = []  # request bodies TikTok would have taken
+        self.dripped: list[tuple[int, int]] = []  # per "drip" answer: (bytes written, bytes it had)
         self._on_accept = on_accept
         self._listen(port)
 
@@ -264,6 +274,7 @@ class FakeTikTok(LocalServer):
             self._rules = _Rules()
             self.received.clear()
             self.accepted.clear()
+            self.dripped.clear()
 
     # --- what it saw ----------------------------------------------------------------------
 
@@ -373,14 +384,22 @@ class _Handler(ServiceHandler):
             fake._record(None, 413, {}, "too_large")
             return self.send_body(413, _HTML[413], "text/html")
         fault = fake._next_fault()
-        if fault == "lost_reply":  # answered and recorded as usual, but the answer never leaves
+        if fake.answer_delay:
+            time.sleep(fake.answer_delay)
+        if fault in ("lost_reply", "reset"):  # answered and recorded as usual, but the answer never leaves
             fake._answer(raw, self.headers.get("Access-Token"))
             with fake._lock:
                 fake.received[-1].fault = fault
-            return self.drop_connection()
-        if fault is not None:
+            return self.drop_connection() if fault == "lost_reply" else self.reset_connection()
+        if fault is not None and fault != "drip":
             return self._fail(fault)
         status, reply = fake._answer(raw, self.headers.get("Access-Token"))
+        if fault == "drip":
+            body = json.dumps(reply).encode()
+            written = self.send_body_dripping(status, body, "application/json", fake.drip_seconds)
+            with fake._lock:
+                fake.dripped.append((written, len(body)))
+            return None
         self._json(status, reply)
 
     def _fail(self, fault: str) -> None:
@@ -394,7 +413,8 @@ class _Handler(ServiceHandler):
         if fault.startswith("http"):
             status = int(fault[4:])
             fake._record(None, status, {}, fault)
-            return self.send_body(status, _HTML.get(status, b"<html>error</html>"), "text/html")
+            headers = {"Retry-After": fake.retry_after} if fake.retry_after is not None else None
+            return self.send_body(status, _HTML.get(status, b"<html>error</html>"), "text/html", headers)
         code = int(fault)
         reply = {"code": code, "message": _CODE_MESSAGES.get(code, "Error."), "request_id": uuid.uuid4().hex.upper()}
         fake._record(None, 200, reply, fault)

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -38,6 +41,30 @@ class ServiceHandler(BaseHTTPRequestHandler):
         """Close the connection without answering."""
         self.close_connection = True
         self.connection.close()
+
+    def reset_connection(self) -> None:
+        """Abort the connection (TCP RST, as a crashing proxy does) without answering."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def send_body_dripping(self, status: int, body: bytes, content_type: str, interval: float,
+                           headers: dict[str, str] | None = None) -> None:
+        """The status line and headers at once, then the body one byte every `interval` seconds
+        (a server that keeps a connection busy without ever finishing its answer). Stops quietly
+        when the client hangs up."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            for index in range(len(body)):
+                self.wfile.write(body[index:index + 1])
+                time.sleep(interval)
+        except OSError:  # the client gave up (as it should) and closed the connection
+            self.close_connection = True
 
 
 class LocalServer:

@@ -14,6 +14,11 @@ Requests hold at most 1000 events and at most MAX_REQUEST_BYTES; an HTTP 413 spl
 as a data error does. A 20001 (partial success) is read by tiktok/partial.py; when its detail
 cannot be read, the request is sent once more as a whole (the ids make that safe), and if the
 detail still cannot be read its events are reported failed-retryable, never delivered.
+
+A `deadline` (a `time.monotonic()` value) bounds everything a call does: no request, retry or
+split starts without MIN_REQUEST_SECONDS left, and each request is limited in total (connect,
+wait, and the whole answer: REQUEST_LIMIT_SECONDS or the time left, whichever is less), not
+only per socket read. What is not sent in time is reported failed-retryable, never rejected.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any, Literal
 import pydantic_core
 import urllib3
 
-from tiktok_relay.config import TikTokSettings
+from tiktok_relay.config import TikTokSettings, checked_secret
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.retry import RetryPolicy, parse_retry_after
 from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Envelope, Event, EventSource, TrackRequest, WireRequest
@@ -54,7 +59,17 @@ MAX_REQUEST_BYTES = 1_000_000
 AUTO_EVENT_ID_PREFIX = "auto-"
 HTTP_TOO_LARGE = 413
 
-DEFAULT_TIMEOUT = urllib3.Timeout(connect=3.05, read=10.0)
+DEFAULT_TIMEOUT = urllib3.Timeout(connect=3.05, read=10.0)  # per socket operation
+# The most one request may take from connecting to the answer's last byte. urllib3's read
+# timeout applies to each socket read, so an answer dripping in a byte at a time would never
+# time out; the client reads the body in pieces and stops at this limit (or the deadline).
+REQUEST_LIMIT_SECONDS = 15.0
+# No request starts with less time than this left before the caller's deadline: TikTok takes
+# ~0.1-1 s to answer, and a request cut short by the deadline is only a wasted (maybe duplicate) send.
+MIN_REQUEST_SECONDS = 1.0
+# TikTok's answers are a few hundred bytes; anything this large is not an Events API answer.
+MAX_ANSWER_BYTES = 1024 * 1024
+_READ_CHUNK = 16 * 1024
 # 4 attempts, 0.5 s doubling to 8 s, jittered: rides out a brief TikTok hiccup within one invocation.
 DEFAULT_RETRY = RetryPolicy()
 
@@ -90,6 +105,7 @@ class EventOutcome:
     code: int | None = None
     message: str | None = None
     request_id: str | None = None
+    attempted: bool = True  # False: not sent at all, the deadline came first
 
     @property
     def is_data_error(self) -> bool:
@@ -148,6 +164,7 @@ class _Reply:
     data: object = None
     retry_after: float | None = None  # seconds, from the Retry-After header of a 429 or 5xx
     too_large: bool = False  # HTTP 413: split like a data error
+    sent: bool = True  # False: no request was made (the deadline came first)
 
 
 _pool: urllib3.PoolManager | None = None
@@ -186,6 +203,7 @@ class TikTokClient:
         base_url: str = TikTokSettings.DEFAULT_BASE_URL,
         api_version: str = TikTokSettings.DEFAULT_API_VERSION,
         timeout: urllib3.Timeout = DEFAULT_TIMEOUT,
+        request_limit: float = REQUEST_LIMIT_SECONDS,
         retry: RetryPolicy = DEFAULT_RETRY,
         pool: urllib3.PoolManager | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -193,6 +211,8 @@ class TikTokClient:
     ):
         if not access_token:
             raise ConfigurationError("the TikTok access token is empty (TIKTOK_ACCESS_TOKEN)")
+        # Before it reaches http.client, whose error for a bad header value quotes the value.
+        checked_secret(access_token, "the TikTok access token (TIKTOK_ACCESS_TOKEN)")
         self._headers = {
             "Access-Token": access_token,
             "Content-Type": "application/json",
@@ -200,6 +220,7 @@ class TikTokClient:
         }
         self.url = f"{base_url.rstrip('/')}/{api_version.strip('/')}/{TrackRequest.endpoint_path}"
         self.timeout = timeout
+        self.request_limit = request_limit
         self.retry = retry
         self._pool = pool or shared_pool()
         self._sleep = sleep
@@ -226,8 +247,8 @@ class TikTokClient:
     ) -> SendResult:
         """Send any number of events of one source, in requests of at most 1000.
 
-        `deadline` is a `time.monotonic()` value: no retry starts after it (Lambda passes its
-        remaining time, so retries never outlive the invocation)."""
+        `deadline` is a `time.monotonic()` value that nothing this call does outlives (the
+        sender passes its Lambda invocation's, less a margin); see the module docstring."""
         envelope = Envelope(event_source=event_source, event_source_id=event_source_id,
                             test_event_code=test_event_code, partner_name=partner_name)
         return self._send_grouped([(envelope, ((e.event_id, _event_json(e)) for e in events))], deadline)
@@ -284,7 +305,7 @@ class TikTokClient:
 
         def outcome(i: int, event_id: str | None, status: Status, code=reply.code,
                     message=reply.message) -> EventOutcome:
-            return EventOutcome(i, event_id, status, code, message, reply.request_id)
+            return EventOutcome(i, event_id, status, code, message, reply.request_id, reply.sent)
 
         if reply.kind == "ok":
             result.outcomes.extend(outcome(i, event_id, Status.DELIVERED) for i, event_id, _ in items)
@@ -295,9 +316,7 @@ class TikTokClient:
             else:
                 result.outcomes.extend(partial_outcomes(items, failures, reply.request_id))
         elif reply.kind == "reject" and (reply.code in DATA_ERROR_CODES or reply.too_large) and len(items) > 1:
-            middle = len(items) // 2
-            self._deliver(prefix, items[:middle], result, deadline)
-            self._deliver(prefix, items[middle:], result, deadline)
+            self._split(prefix, items, result, deadline)
         else:
             # A single event TikTok refuses for its data (or that alone is too large for a request)
             # is rejected; a refusal of the token, the account or the request itself (and anything
@@ -306,27 +325,61 @@ class TikTokClient:
             status = Status.REJECTED if refused else Status.FAILED_RETRYABLE
             result.outcomes.extend(outcome(i, event_id, status) for i, event_id, _ in items)
 
+    def _split(self, prefix: bytes, items: list[_Item], result: SendResult, deadline: float | None) -> None:
+        """After a data error or a 413: each half on its own, if there is time for another request."""
+        if self._time_for_request(deadline) is None:
+            result.outcomes.extend(EventOutcome(i, event_id, Status.FAILED_RETRYABLE, None, _OUT_OF_TIME.message,
+                                                attempted=False) for i, event_id, _ in items)
+            return
+        middle = len(items) // 2
+        self._deliver(prefix, items[:middle], result, deadline)
+        self._deliver(prefix, items[middle:], result, deadline)
+
+    def _time_for_request(self, deadline: float | None) -> float | None:
+        """Seconds the next request may take, or None: too close to `deadline` to start one."""
+        if deadline is None:
+            return self.request_limit
+        left = deadline - time.monotonic()
+        return min(self.request_limit, left) if left >= MIN_REQUEST_SECONDS else None
+
     def _post_with_retries(self, body: bytes, result: SendResult, deadline: float | None) -> _Reply:
         attempts = 0
+        reply = _OUT_OF_TIME  # what is reported when not even the first attempt has time
+        # A retry's pause must leave time for the request after it.
+        pause_deadline = None if deadline is None else deadline - MIN_REQUEST_SECONDS
         while True:
+            limit = self._time_for_request(deadline)
+            if limit is None:
+                return reply
             started = time.perf_counter()
-            reply = self._post_once(body)
+            reply = self._post_once(body, limit)
             result.latencies.append(time.perf_counter() - started)
             result.requests_sent += 1
             attempts += 1
             if reply.kind != "retry":
                 return reply
-            pause = self.retry.next_delay(attempts, self._rng, retry_after=reply.retry_after, deadline=deadline)
+            pause = self.retry.next_delay(attempts, self._rng, retry_after=reply.retry_after,
+                                          deadline=pause_deadline)
             if pause is None:
                 return reply
             self._sleep(pause)
 
-    def _post_once(self, body: bytes) -> _Reply:
+    def _post_once(self, body: bytes, limit: float) -> _Reply:
+        """One request, `limit` seconds at most from connecting to the answer's last byte."""
+        until = time.monotonic() + limit
         try:
             response = self._pool.request(
-                "POST", self.url, body=body, headers=self._headers, timeout=self.timeout,
-                retries=False, redirect=False,
+                "POST", self.url, body=body, headers=self._headers, timeout=_capped(self.timeout, limit),
+                retries=False, redirect=False, preload_content=False,
             )
+            try:
+                raw = _read_answer(response, until)
+            finally:
+                response.release_conn()
+        except _AnswerTooSlow:
+            reply = _Reply("retry", message=f"timed out: no complete answer within {limit:.1f} s")
+        except _AnswerTooLarge:
+            reply = _Reply("retry", message=f"the answer is larger than {MAX_ANSWER_BYTES} bytes")
         except urllib3.exceptions.NewConnectionError as exc:
             # Before TimeoutError: urllib3 2 derives NewConnectionError (refused, unreachable) from it.
             reply = _Reply("retry", message=f"connection failed: {type(exc).__name__}")
@@ -336,12 +389,59 @@ class TikTokClient:
             # Connection refused or reset, dropped mid-response, TLS failures.
             reply = _Reply("retry", message=f"connection failed: {type(exc).__name__}")
         else:
-            reply = _classify(response.status, response.data)
+            reply = _classify(response.status, raw)
             if reply.kind == "retry" and (response.status == 429 or response.status >= 500):
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is not None:
                     reply = dataclasses.replace(reply, retry_after=retry_after)
         return reply
+
+
+_OUT_OF_TIME = _Reply("retry", message="not sent: too close to the invocation's deadline; it will be redelivered",
+                      sent=False)
+
+
+class _AnswerTooSlow(Exception):
+    """The answer did not arrive in full within the request's time limit."""
+
+
+class _AnswerTooLarge(Exception):
+    """The answer exceeds MAX_ANSWER_BYTES."""
+
+
+def _capped(timeout: urllib3.Timeout, limit: float) -> urllib3.Timeout:
+    """`timeout` with neither its connect nor its per-read timeout above `limit` seconds."""
+    def cap(value: object) -> float:
+        return min(float(value), limit) if isinstance(value, (int, float)) else limit
+
+    return urllib3.Timeout(connect=cap(timeout.connect_timeout), read=cap(timeout.read_timeout))
+
+
+def _read_answer(response: urllib3.BaseHTTPResponse, until: float) -> bytes:
+    """The whole body, read piece by piece (read1: at most one socket read each), each read
+    allowed only the time left before `until`, so that a body dripping in cannot outlast it.
+    Past `until` the connection is closed (never reused half-read) and _AnswerTooSlow raised;
+    a read that runs out of time raises urllib3's ReadTimeoutError."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        left = until - time.monotonic()
+        if left <= 0:
+            response.close()
+            raise _AnswerTooSlow
+        # The response's connection and its socket are public attributes (urllib3, http.client);
+        # urllib3 sets the socket's timeout afresh for every request on a reused connection.
+        sock = getattr(response.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(left)
+        part = response.read1(_READ_CHUNK)
+        if not part:
+            return b"".join(parts)
+        size += len(part)
+        if size > MAX_ANSWER_BYTES:
+            response.close()
+            raise _AnswerTooLarge
+        parts.append(part)
 
 
 def _classify(status: int, raw: bytes) -> _Reply:
