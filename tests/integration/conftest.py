@@ -67,6 +67,10 @@ def relay(aws, fake_tiktok, monkeypatch):
     boto3.client("secretsmanager").put_secret_value(SecretId=TIKTOK_SECRET_NAME,
                                                     SecretString=fake_tiktok.access_token)
     monkeypatch.setenv("TIKTOK_API_BASE_URL", fake_tiktok.base_url)
+    # The signed samples in events/ date from 2026-11 (written once, reproducibly): older than the
+    # default 48 h, the sender would dead-letter them as stale. The stale rule has tests of its own
+    # (test_faults.py), which set their own limit.
+    monkeypatch.setenv("TIKTOK_MAX_EVENT_AGE", "3650d")
     runtime.install()
     return aws
 

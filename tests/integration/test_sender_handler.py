@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 
 from tests.support import event_file
 from tests.support.aws import PIXEL_ID
@@ -19,8 +20,12 @@ def record(message_id: str, request: dict, *, webhook_id: str = "wh-1", receive_
             "awsRegion": "us-east-1"}
 
 
-def purchase(event_id: str, value: float = 10.0) -> dict:
-    return {"event": "Purchase", "event_time": 1795168681, "event_id": event_id,
+# An hour ago: well inside TIKTOK_MAX_EVENT_AGE (48 h), so these events are sent, not dead-lettered as stale.
+RECENT = int(time.time()) - 3600
+
+
+def purchase(event_id: str, value: float = 10.0, *, event_time: int = RECENT) -> dict:
+    return {"event": "Purchase", "event_time": event_time, "event_id": event_id,
             "user": {"email": ["e814ff3dc480a94c7ce9334062ec4733c75a002f4bcec0197f62ffea64059e2f"]},
             "properties": {"currency": "GBP", "value": value, "order_id": event_id}}
 
@@ -38,9 +43,15 @@ def run(app, records):
     return app.lambda_handler({"Records": records}, FakeLambdaContext(function_name="sender", timeout_seconds=60))
 
 
-def test_events_sqs_file_is_delivered(relay, sender_app, fake_tiktok):
-    event = event_file("sqs/sender_batch.json")
+def test_events_sqs_file_is_delivered(relay, sender_app, fake_tiktok, monkeypatch):
     from tiktok_relay.local.lambda_context import FakeLambdaContext
+    from tiktok_relay.pipeline import runtime
+
+    event = event_file("sqs/sender_batch.json")
+    # The sample file's event is from 2026-11 (the files are written once, reproducibly): older
+    # than the default 48 h, it would be dead-lettered as stale. This test is about the file.
+    monkeypatch.setenv("TIKTOK_MAX_EVENT_AGE", "3650d")
+    runtime.install()
 
     result = sender_app.lambda_handler(event, FakeLambdaContext(function_name="sender"))
 

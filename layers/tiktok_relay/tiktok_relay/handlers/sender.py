@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.handlers import metrics_disabled
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.pipeline.send import BatchReport, deadline_from
@@ -34,9 +35,17 @@ gc.freeze()
 
 @tracer.capture_method
 def send(records: list[dict], context: LambdaContext) -> BatchReport:
-    report = runtime.sender().send_batch(records, deadline=deadline_from(context))
+    try:
+        report = runtime.sender().send_batch(records, deadline=deadline_from(context))
+    except ConfigurationError as exc:
+        # The relay's own settings are wrong (a missing variable, a token with a line break...):
+        # one clear line naming the setting, then the invocation fails (the SenderErrors alarm
+        # pages) and SQS redelivers the whole batch once it is fixed. The message never holds a value.
+        logger.error("relay misconfigured", extra={"reason": str(exc)})
+        raise
     for name, value in (("EventsSent", report.delivered), ("EventsRejected", report.rejected),
-                        ("EventsDeadLettered", report.dead_lettered), ("EventsRetried", report.failed),
+                        ("EventsStale", report.stale), ("EventsDeadLettered", report.dead_lettered),
+                        ("EventsRetried", report.failed), ("EventsRequeued", report.requeued),
                         ("MalformedMessages", report.malformed), ("TikTokRequests", report.requests_sent)):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for seconds in report.tiktok_latencies:
@@ -45,7 +54,7 @@ def send(records: list[dict], context: LambdaContext) -> BatchReport:
         logger.warning(problem)
     logger.info("batch sent", extra={"records": report.records, "events": report.events,
                                      "delivered": report.delivered, "dead_lettered": report.dead_lettered,
-                                     "to_retry": len(report.retry_message_ids)})
+                                     "requeued": report.requeued, "to_retry": len(report.retry_message_ids)})
     return report
 
 

@@ -121,7 +121,10 @@ class LocalPipeline:
         dead_letter_path: str | Path,
         batch_size: int = 10,
         max_receives: int = 5,
+        max_event_age: float | None = None,
     ):
+        """`max_event_age`: the sender's stale limit in seconds (None: none; see
+        `local_max_event_age`)."""
         if batch_size < 1 or max_receives < 1:
             raise UsageError("--batch-size and --max-receives must be at least 1")
         self.queue = MemoryQueue()
@@ -132,11 +135,13 @@ class LocalPipeline:
         self.max_receives = max_receives
         self.dry_run = client_factory is None
         self._drained: Drained | None = None
-        source = ShopifySource(secrets=StaticSecret(webhook_secret), settings=settings, pixel_id=pixel_id)
+        source = ShopifySource(secrets=StaticSecret(webhook_secret, "SHOPIFY_WEBHOOK_SECRET"), settings=settings,
+                               pixel_id=pixel_id)
         receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore(),
                             state_store=self.states)
         sender = None if self.dry_run else QueueSender(
-            client=client_factory, dead_letters=self.dead_letters, on_report=self._count
+            client=client_factory, dead_letters=self.dead_letters, requeue=self.queue, max_event_age=max_event_age,
+            on_report=self._count,
         )
         with self.quiet():  # Powertools' Logger keeps the stream it is created with
             self.receiver_app, self.sender_app = load_handlers()
@@ -270,6 +275,18 @@ class LocalRun:
             self.target.fake.stop()
 
 
+def local_max_event_age(tiktok_url: str) -> float | None:
+    """TIKTOK_MAX_EVENT_AGE when it is set; otherwise TikTok's 48 h deduplication window when
+    sending to the real TikTok, and no limit with a test double on this machine (the embedded
+    fake, `fake-tiktok`): it keeps no window to protect, and the sample events in events/ are
+    older than 48 h."""
+    from tiktok_relay.config import is_local_url, max_event_age_from_env
+
+    if not is_local_url(tiktok_url) or os.environ.get("TIKTOK_MAX_EVENT_AGE", "").strip():
+        return max_event_age_from_env(os.environ)
+    return None
+
+
 def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_letter_path: str | Path,
                         batch_size: int = 10, max_receives: int = 5, require_secret: bool = False) -> LocalRun:
     """What `replay` and `serve` run: the pipeline configured from the environment, sending to
@@ -287,12 +304,14 @@ def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_lette
     dead_letters = check_dead_letter_path(dead_letter_path)
     target, notes = choose_target(live=live, dry_run=dry_run)
     settings = target.settings
-    clients = None if settings is None else client_factory(settings, StaticSecret(settings.access_token or ""))
+    clients = None if settings is None else client_factory(
+        settings, StaticSecret(settings.access_token or "", "TIKTOK_ACCESS_TOKEN"))
     try:
         pipeline = LocalPipeline(
             client_factory=clients,
             pixel_id=target.pixel_id, webhook_secret=",".join(secret.secrets), settings=shopify,
             dead_letter_path=dead_letters, batch_size=batch_size, max_receives=max_receives,
+            max_event_age=None if settings is None else local_max_event_age(settings.base_url),
         )
     except BaseException:
         if target.fake is not None:

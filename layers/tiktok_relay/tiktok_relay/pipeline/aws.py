@@ -3,7 +3,12 @@ read through Powertools Parameters (cached). boto3 is imported here only, and on
 
 Every client comes from boto3's default session. Powertools would build the DynamoDB and
 Secrets Manager clients from a new session each, and each new session loads botocore's
-endpoint data and models again: about 200 ms more of a cold start (tests/bench/bench_relay.py)."""
+endpoint data and models again: about 200 ms more of a cold start (tests/bench/bench_relay.py).
+
+Every client fails fast (CLIENT_OPTIONS): the relay's callers retry anyway (Shopify for the
+receiver, SQS redelivery for the sender), and botocore's defaults (60 s timeouts, retries)
+would outlast Shopify's 5 s and the sender's deadline. An SQS write that timed out may still
+have been stored; the SDK retrying it would only add copies."""
 
 from __future__ import annotations
 
@@ -12,8 +17,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tiktok_relay.config import checked_secret
 from tiktok_relay.errors import ConfigurationError
-from tiktok_relay.pipeline.ports import QueueError, StateError
+from tiktok_relay.pipeline.ports import QueueError, StateError, Unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -29,6 +35,19 @@ MIN_REFRESH_INTERVAL_SECONDS = 60
 # lifetime for online-store carts; 30 days outlives any cart a buyer comes back to (and TikTok's
 # 28-day click window). A forgotten cart's next delivery is read as new: its whole contents sent.
 STATE_TTL_SECONDS = 30 * 24 * 3600
+# 1 s to connect, 2 s per read, one attempt: an AWS call takes about 3 s at most.
+CLIENT_OPTIONS = {"connect_timeout": 1, "read_timeout": 2, "retries": {"total_max_attempts": 1, "mode": "standard"}}
+# Secrets Manager answers that no retry will change: the setting, or the function's role, is wrong.
+_SECRET_CONFIGURATION_ERRORS = frozenset({"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure",
+                                          "InvalidRequestException", "InvalidParameterException"})
+
+
+def aws_client(service: str) -> Any:
+    """A boto3 client of the default session with CLIENT_OPTIONS."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(**CLIENT_OPTIONS))
 
 
 class SqsQueue:
@@ -40,9 +59,7 @@ class SqsQueue:
 
     def _sqs(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sqs")
+            self._client = aws_client("sqs")
         return self._client
 
     def send(self, body: str, attributes: dict[str, str]) -> None:
@@ -76,9 +93,7 @@ class DynamoDBStateStore:
 
     def _dynamodb(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = aws_client("dynamodb")
         return self._client
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -112,8 +127,13 @@ class DynamoDBStateStore:
 
 
 def _aws_error_name(exc: BaseException) -> str:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
-    return code or type(exc).__name__
+    """The error code AWS answered with (ClientError), else the exception's class name. Errors
+    raised without an answer (read timeouts, closed connections: botocore's HTTPClientError
+    family) carry `response=None`."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    code = error.get("Code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) and code else type(exc).__name__
 
 
 class ManagedSecret:
@@ -141,16 +161,24 @@ class ManagedSecret:
         try:
             value = self._secrets().get(self.name, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force)
         except GetParameterError as exc:
-            cause = _aws_error_name(exc.__cause__) if exc.__cause__ else "error"
-            raise ConfigurationError(
-                f"cannot read the secret named by {self._env_var} ({cause}); check that it exists "
-                "and that the function may read it"
-            ) from None
+            # Powertools raises GetParameterError while handling botocore's error (implicit chaining).
+            underlying = exc.__cause__ or exc.__context__
+            cause = _aws_error_name(underlying) if underlying else "error"
+            if cause in _SECRET_CONFIGURATION_ERRORS:
+                raise ConfigurationError(
+                    f"cannot read the secret named by {self._env_var} ({cause}); check that it exists "
+                    "and that the function may read it"
+                ) from None
+            raise Unavailable(f"Secrets Manager did not answer for the secret named by {self._env_var} "
+                              f"({cause})") from None
         if isinstance(value, bytes):
-            value = value.decode("utf-8")
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ConfigurationError(f"the secret named by {self._env_var} is not text") from None
         if not isinstance(value, str) or not value.strip():
             raise ConfigurationError(f"the secret named by {self._env_var} is empty")
-        return value.strip()
+        return checked_secret(value.strip(), f"the secret named by {self._env_var}")
 
     def __repr__(self) -> str:
         return f"ManagedSecret({self.name!r})"
@@ -159,14 +187,12 @@ class ManagedSecret:
 def secrets_provider() -> SecretsProvider:
     """A Powertools Secrets Manager provider on a client of boto3's default session (see the
     module's docstring). It caches what it reads, for `max_age` seconds per call."""
-    import boto3
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    return SecretsProvider(boto3_client=aws_client("secretsmanager"))
 
 
 def dynamodb_idempotency_store(table_name: str) -> DynamoDBPersistenceLayer:
-    import boto3
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=boto3.client("dynamodb"))
+    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws_client("dynamodb"))

@@ -44,7 +44,9 @@ class QueuedDelivery(StrictModel):
 
 class DeadLetter(StrictModel):
     """A dead-letter record. `request` holds only hashed data; `body` is a queue message as the
-    receiver wrote it (hashed too). TikTok's code and message say why it was refused."""
+    receiver wrote it (hashed too). `reason` says why: "rejected by TikTok" (with TikTok's code
+    and message), "stale" (older than TIKTOK_MAX_EVENT_AGE), "malformed queue message: ...".
+    `cut` lists what was left out so that the record fits one SQS message."""
 
     reason: str
     webhook_id: str | None = None
@@ -54,10 +56,61 @@ class DeadLetter(StrictModel):
     receive_count: int | None = None
     request: WireRequest | None = None
     body: str | None = None
+    cut: list[str] | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The record as stored (a dead-letter queue message, a line of a dead-letter file)."""
         return self.model_dump(exclude_none=True)
 
     def to_json(self) -> str:
-        return _compact(self.to_record())
+        """The stored record as compact JSON, cut to fit MAX_MESSAGE_BYTES (see `fitted`)."""
+        return _compact(self.fitted().to_record())
+
+    def fitted(self, limit: int = MAX_MESSAGE_BYTES) -> DeadLetter:
+        """This letter, or a smaller copy that fits `limit` bytes of JSON: without the events'
+        line items first, then with the queue message it came from shortened, then with only
+        its first event. The reason, codes and ids always stay, so a cut letter still says why."""
+        letter = self
+        for cut in (_without_contents, _with_short_body, _with_first_event_only):
+            if _size(letter) <= limit:
+                break
+            letter = cut(letter, limit)
+        return letter
+
+
+def _size(letter: DeadLetter) -> int:
+    return len(_compact(letter.to_record()))  # ASCII: characters are bytes
+
+
+def _noting(letter: DeadLetter, what: str, **changes: Any) -> DeadLetter:
+    return letter.model_copy(update={**changes, "cut": [*(letter.cut or []), what]})
+
+
+def _without_contents(letter: DeadLetter, limit: int) -> DeadLetter:
+    request = letter.request
+    if request is None or not any("contents" in (e.get("properties") or {}) for e in request.data):
+        return letter
+    data = [{**e, "properties": {k: v for k, v in e["properties"].items() if k != "contents"}}
+            if "contents" in (e.get("properties") or {}) else e for e in request.data]
+    return _noting(letter, "request.data[].properties.contents",
+                   request=WireRequest.model_construct(**request.envelope().__dict__, data=data))
+
+
+def _with_short_body(letter: DeadLetter, limit: int) -> DeadLetter:
+    body = letter.body
+    if not body:
+        return letter
+    kept = len(body)
+    shorter = letter
+    while kept and _size(shorter) > limit:
+        kept //= 2
+        shorter = _noting(letter, f"body (its first {kept} of {len(body)} characters kept)", body=body[:kept])
+    return shorter
+
+
+def _with_first_event_only(letter: DeadLetter, limit: int) -> DeadLetter:
+    request = letter.request
+    if request is None or len(request.data) < 2:
+        return letter
+    return _noting(letter, f"request.data (the first of {len(request.data)} events kept)",
+                   request=WireRequest.model_construct(**request.envelope().__dict__, data=request.data[:1]))

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from tiktok_relay.tiktok.models import Envelope
 
 
-class QueueError(TikTokRelayError):
+class Unavailable(TikTokRelayError):
+    """A service the relay depends on (a queue, the idempotency table, a secret store) did not
+    answer or refused for a reason that may pass: retry later, nothing was lost. The message
+    names the service and the error's kind, never a value."""
+
+
+class QueueError(Unavailable):
     """A message could not be put on a queue. The caller must not acknowledge what it holds."""
 
 
@@ -32,7 +38,7 @@ class DeadLetters(Protocol):
         """Store one dead letter (only hashed data); raise QueueError on failure."""
 
 
-class StateError(TikTokRelayError):
+class StateError(Unavailable):
     """Remembered state could not be read or written. The caller must not acknowledge the
     delivery it was handling: the store retries it (the receiver answers 503)."""
 
@@ -52,7 +58,9 @@ class StateStore(Protocol):
 class SecretSource(Protocol):
     def get(self, *, refresh: bool = False) -> str:
         """The secret's current value. `refresh` bypasses any cache (used after a rotation).
-        Raise ConfigurationError naming the setting when it cannot be read."""
+        Raise ConfigurationError naming the setting when it cannot be read as configured (missing,
+        access denied, empty, a line break or non-ASCII character in it), Unavailable when the
+        store did not answer (a timeout, throttling: retry later)."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,11 @@ class WebhookSource(Protocol):
 
     name: str  # the queue messages' `source`, and the idempotency key prefix: never change it
     display_name: str  # for messages: "Shopify"
-    webhook_id_header: str  # the lower-case header holding the delivery id (the dedup key)
+    webhook_id_header: str  # the lower-case header holding the delivery id (the logs' correlation id)
     webhook_id_name: str  # that header as the store's documentation spells it
+    # The lower-case headers naming the delivery (id, topic, shop). They are not signed: before
+    # the signature checks out, logs show only their lengths and short hashes.
+    identity_headers: tuple[str, ...]
 
     def verify(self, headers: dict[str, str], raw: bytes) -> Delivery:
         """The delivery, when `raw` is signed with a configured secret. Headers have lower-case

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tiktok_relay.config import TikTokSettings, env_value, require
+from tiktok_relay.config import TikTokSettings, checked_secret, env_value, max_event_age_from_env, require
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.pipeline.ports import SecretSource
 
@@ -33,7 +33,8 @@ RECEIVER_ENVIRONMENT = (
     "SHOPIFY_STOREFRONT_DOMAIN",
 )
 SENDER_ENVIRONMENT = (
-    "TIKTOK_ACCESS_TOKEN_SECRET_NAME", "DEAD_LETTER_QUEUE_URL", "TIKTOK_API_VERSION", "TIKTOK_API_BASE_URL",
+    "TIKTOK_ACCESS_TOKEN_SECRET_NAME", "DEAD_LETTER_QUEUE_URL", "EVENTS_QUEUE_URL", "TIKTOK_API_VERSION",
+    "TIKTOK_API_BASE_URL", "TIKTOK_MAX_EVENT_AGE",
 )
 LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET")
 
@@ -64,10 +65,12 @@ def sender() -> QueueSender:
 
 
 class StaticSecret:
-    """A secret given as a value: from the environment outside AWS, or by the local tools."""
+    """A secret given as a value: from the environment outside AWS, or by the local tools.
+    `variable` names where it came from, for the error a line break or non-ASCII character in
+    it raises (ConfigurationError, never quoting the value)."""
 
-    def __init__(self, value: str):
-        self._value = value
+    def __init__(self, value: str, variable: str = "the secret"):
+        self._value = checked_secret(value, variable)
 
     def get(self, *, refresh: bool = False) -> str:
         return self._value
@@ -79,7 +82,7 @@ class StaticSecret:
 def _secret(env: Mapping[str, str], plain_var: str, name_var: str) -> SecretSource:
     """A secret from Secrets Manager (name in `name_var`) or, outside AWS, from `plain_var`."""
     if (value := env_value(env, plain_var)) is not None:
-        return StaticSecret(value)
+        return StaticSecret(value, plain_var)
     if (name := env_value(env, name_var)) is not None:
         from tiktok_relay.pipeline.aws import ManagedSecret
 
@@ -116,7 +119,9 @@ def build_sender(env: Mapping[str, str], *, sleep: Callable[[float], None] = tim
     settings = TikTokSettings.from_env(env)
     token = _secret(env, "TIKTOK_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN_SECRET_NAME")
     dead_letters = SqsQueue(require(env, "DEAD_LETTER_QUEUE_URL", "to dead-letter events TikTok refuses"))
-    return QueueSender(client=client_factory(settings, token, sleep=sleep), dead_letters=dead_letters)
+    requeue = SqsQueue(require(env, "EVENTS_QUEUE_URL", "to requeue the undelivered rest of a partly sent message"))
+    return QueueSender(client=client_factory(settings, token, sleep=sleep), dead_letters=dead_letters,
+                       requeue=requeue, max_event_age=max_event_age_from_env(env))
 
 
 def client_factory(settings: TikTokSettings, token: SecretSource, **client_options: Any

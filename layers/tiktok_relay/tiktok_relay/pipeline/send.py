@@ -2,13 +2,26 @@
 functions/sender/app.py, which turns the report into a partial batch response).
 
 For each queue record the outcome is one of:
-    done        every event delivered, or refused for good and put in the dead-letter store
-    retry       something transient failed (or TikTok refused the token/account); the record
-                is reported as a batch item failure, SQS redelivers it, and after the queue's
-                maxReceiveCount SQS moves it to the dead-letter queue itself
+    done        every event delivered, or dead-lettered (refused by TikTok for bad data, or
+                stale), and the dead letters stored
+    requeued    some events were delivered (or dead-lettered) and others failed transiently:
+                the undelivered ones go back on the events queue as a new message and the record
+                is acknowledged, so nothing already delivered is sent again
+    retry       nothing was settled (or a store write failed): the record is reported as a batch
+                item failure, SQS redelivers it, and after the queue's maxReceiveCount SQS moves
+                it to the dead-letter queue itself
 A record that cannot be parsed goes to the dead-letter store at once: it will never parse.
-Events TikTok refuses for bad data go to the dead-letter store at once, with TikTok's code
-and message, without holding back the good events they were batched with.
+
+Time. `deadline` is the last moment a store write (dead letter, requeue) may start, a little
+before the Lambda timeout (`deadline_from`). Requests to TikTok stop SETTLE_SECONDS before it,
+so the writes that follow them have their time. Events not sent by then are failed-retryable:
+redelivered (or requeued), never dead-lettered for lack of time. A write that would start after
+the deadline is not made; its record is retried instead.
+
+Stale events. An event whose event_time is more than `max_event_age` ago (TIKTOK_MAX_EVENT_AGE,
+default 48 h) is not sent but dead-lettered with the reason "stale": TikTok deduplicates an
+event_id only within 48 h of the first copy (the storefront pixel's, at about event_time), so a
+later send could count the same purchase twice.
 """
 
 from __future__ import annotations
@@ -18,14 +31,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tiktok_relay.config import DEFAULT_MAX_EVENT_AGE_SECONDS
 from tiktok_relay.errors import EventValidationError
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
-from tiktok_relay.pipeline.ports import DeadLetters, QueueError
-from tiktok_relay.tiktok.client import EventOutcome, Status, TikTokClient
+from tiktok_relay.pipeline.ports import DeadLetters, Queue, QueueError, Unavailable
+from tiktok_relay.tiktok.client import EventOutcome, SendResult, Status, TikTokClient
 from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# The Lambda timeout budget (README "Reliability"): no store write starts in the last
+# FINAL_RESERVE_SECONDS (each SQS write is limited to about 3 s, pipeline/aws.py, and the handler
+# must still answer), and no TikTok request ends in the SETTLE_SECONDS before that (the dead
+# letters and requeues of a batch of 100 records take about 1-3 s). 10 s of the template's 60 s.
+FINAL_RESERVE_SECONDS = 4.0
+SETTLE_SECONDS = 6.0
 
 
 @dataclass
@@ -36,8 +57,10 @@ class BatchReport:
     events: int = 0
     delivered: int = 0
     rejected: int = 0
+    stale: int = 0
     dead_lettered: int = 0
     failed: int = 0
+    requeued: int = 0  # events put back on the queue in a new message (their record acknowledged)
     malformed: int = 0
     requests_sent: int = 0
     tiktok_latencies: list[float] = field(default_factory=list)
@@ -56,82 +79,165 @@ class _Parsed:
     message_id: str
     receive_count: int
     delivery: QueuedDelivery
-    first: int = 0  # index of the record's first event in the combined send
+    fresh: list[dict[str, Any]]  # the events to send
+    stale: list[dict[str, Any]]  # the events too old to send
+    first: int = 0  # index of the record's first fresh event in the combined send
+
+    def request_of(self, events: list[dict[str, Any]]) -> WireRequest:
+        """This record's envelope with `events`."""
+        return WireRequest.model_construct(**self.delivery.request.envelope().__dict__, data=events)
 
 
 class QueueSender:
     def __init__(self, *, client: Callable[[], TikTokClient], dead_letters: DeadLetters,
-                 on_report: Callable[[BatchReport], None] | None = None):
+                 requeue: Queue | None = None, max_event_age: float | None = DEFAULT_MAX_EVENT_AGE_SECONDS,
+                 clock: Callable[[], float] = time.time, on_report: Callable[[BatchReport], None] | None = None):
+        """`requeue` is the events queue (for the undelivered rest of a partly delivered record;
+        without it such a record is retried whole). `max_event_age` in seconds, None: no limit."""
         self._client = client  # a factory: the token may rotate between invocations
         self._dead_letters = dead_letters
+        self._requeue = requeue
+        self._max_event_age = max_event_age
+        self._clock = clock
         self._on_report = on_report
 
     def send_batch(self, records: Sequence[dict[str, Any]], *, deadline: float | None = None) -> BatchReport:
         report = BatchReport(records=len(records))
-        parsed: list[_Parsed] = []
-        for record in records:
-            message_id = str(record.get("messageId"))
-            report.message_ids.append(message_id)
-            receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
-            try:  # not JSON, not our shape: EventValidationError either way, naming the problem
-                delivery = QueuedDelivery.parse(record.get("body") or "")
-            except EventValidationError as exc:
-                report.malformed += 1
-                reason = "malformed queue message: " + "; ".join(str(p) for p in exc.problems)[:1000]
-                self._dead_letter_or_retry(report, message_id, DeadLetter(
-                    reason=reason, body=record.get("body"), receive_count=receive_count))
-                continue
-            parsed.append(_Parsed(message_id, receive_count, delivery))
-
+        parsed = [item for record in records if (item := self._parse(report, record, deadline)) is not None]
         position = 0
         for item in parsed:
             item.first = position
-            position += len(item.delivery.request.data)
-        report.events = position
-        if parsed:
-            result = self._client().send_wire([p.delivery.request for p in parsed], deadline=deadline)
-            report.requests_sent = result.requests_sent
-            report.tiktok_latencies = result.latencies
-            for item in parsed:
-                size = len(item.delivery.request.data)
-                self._settle(report, item, result.outcomes[item.first : item.first + size])
+            position += len(item.fresh)
+        report.events = position + sum(len(item.stale) for item in parsed)
+        result = SendResult()
+        if position:
+            try:
+                client = self._client()
+            except Unavailable as exc:  # the token's secret store did not answer: nothing sent
+                report.problems.append(f"not sent: {exc}; the batch will be retried")
+                report.retry_message_ids.update(item.message_id for item in parsed)
+                parsed = []
+            else:
+                send_deadline = None if deadline is None else deadline - SETTLE_SECONDS
+                result = client.send_wire([item.request_of(item.fresh) for item in parsed if item.fresh],
+                                          deadline=send_deadline)
+        report.requests_sent = result.requests_sent
+        report.tiktok_latencies = result.latencies
+        for item in parsed:
+            self._settle(report, item, result.outcomes[item.first: item.first + len(item.fresh)], deadline)
         if self._on_report is not None:
             self._on_report(report)
         return report
 
-    def _settle(self, report: BatchReport, item: _Parsed, outcomes: Sequence[EventOutcome]) -> None:
-        retry = False
+    def _parse(self, report: BatchReport, record: dict[str, Any], deadline: float | None) -> _Parsed | None:
+        message_id = str(record.get("messageId"))
+        report.message_ids.append(message_id)
+        receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+        try:  # not JSON, not our shape: EventValidationError either way, naming the problem
+            delivery = QueuedDelivery.parse(record.get("body") or "")
+        except EventValidationError as exc:
+            report.malformed += 1
+            reason = "malformed queue message: " + "; ".join(str(p) for p in exc.problems)[:1000]
+            self._store(report, message_id, DeadLetter(reason=reason, body=record.get("body"),
+                                                        receive_count=receive_count), deadline)
+            return None
+        fresh, stale = self._by_age(delivery.request.data)
+        return _Parsed(message_id, receive_count, delivery, fresh, stale)
+
+    def _by_age(self, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(events to send, events older than max_event_age)."""
+        if self._max_event_age is None:
+            return events, []
+        oldest = self._clock() - self._max_event_age
+        fresh = [e for e in events if e.get("event_time", oldest) >= oldest]
+        if len(fresh) == len(events):
+            return events, []
+        return fresh, [e for e in events if e.get("event_time", oldest) < oldest]
+
+    def _settle(self, report: BatchReport, item: _Parsed, outcomes: Sequence[EventOutcome],
+                deadline: float | None) -> None:
+        """Count and store what happened to one record's events; then acknowledge it, requeue
+        its undelivered events, or have it retried."""
+        settled = stored = True  # every event delivered or stored; every store write made
+        if item.stale:
+            stored &= self._dead_letter_stale(report, item, deadline)
+        failed: list[dict[str, Any]] = []
         for outcome in outcomes:
+            event = item.fresh[outcome.index - item.first]
             if outcome.status is Status.DELIVERED:
                 report.delivered += 1
             elif outcome.is_data_error:
                 report.rejected += 1
-                event = item.delivery.request.data[outcome.index - item.first]
-                request = WireRequest.model_construct(**item.delivery.request.envelope().__dict__, data=[event])
-                letter = DeadLetter(
-                    reason="rejected by TikTok", webhook_id=item.delivery.webhook_id, code=outcome.code,
-                    message=outcome.message, request_id=outcome.request_id, request=request,
-                    receive_count=item.receive_count,
-                )
-                if self._dead_letter_or_retry(report, item.message_id, letter):
-                    report.dead_lettered += 1
-                report.problems.append(
-                    f"event {outcome.event_id} of webhook {item.delivery.webhook_id} rejected: "
-                    f"{outcome.code} {outcome.message} (request_id {outcome.request_id})"
-                )
+                stored &= self._dead_letter_rejected(report, item, outcome, event, deadline)
             else:
-                # Transient failure, or TikTok refused the token or account (fixable by the
-                # operator): let SQS redeliver; after maxReceiveCount it dead-letters the record.
+                # Transient failure, out of time, or TikTok refused the token or account (fixable
+                # by the operator): redelivered; after maxReceiveCount SQS dead-letters the record.
                 report.failed += 1
-                retry = True
+                settled = False
+                failed.append(event)
                 report.problems.append(
                     f"event {outcome.event_id} of webhook {item.delivery.webhook_id} not delivered "
                     f"({outcome.status.value}): {outcome.code} {outcome.message}"
                 )
-        if retry:
+        if settled or not stored:
+            if not stored:
+                report.retry_message_ids.add(item.message_id)
+            return
+        if len(failed) == len(item.fresh) + len(item.stale) or not self._requeue_rest(report, item, failed, deadline):
             report.retry_message_ids.add(item.message_id)
 
-    def _dead_letter_or_retry(self, report: BatchReport, message_id: str, letter: DeadLetter) -> bool:
+    def _dead_letter_stale(self, report: BatchReport, item: _Parsed, deadline: float | None) -> bool:
+        report.stale += len(item.stale)
+        letter = DeadLetter(
+            reason="stale", webhook_id=item.delivery.webhook_id, receive_count=item.receive_count,
+            message=f"event_time more than {self._max_event_age:.0f} s ago (TIKTOK_MAX_EVENT_AGE): past TikTok's "
+                    "deduplication window, so it was not sent",
+            request=item.request_of(item.stale))
+        report.problems.append(f"{len(item.stale)} stale event(s) of webhook {item.delivery.webhook_id} "
+                               "dead-lettered, not sent")
+        if self._store(report, item.message_id, letter, deadline):
+            report.dead_lettered += len(item.stale)
+            return True
+        return False
+
+    def _dead_letter_rejected(self, report: BatchReport, item: _Parsed, outcome: EventOutcome,
+                              event: dict[str, Any], deadline: float | None) -> bool:
+        letter = DeadLetter(
+            reason="rejected by TikTok", webhook_id=item.delivery.webhook_id, code=outcome.code,
+            message=outcome.message, request_id=outcome.request_id, request=item.request_of([event]),
+            receive_count=item.receive_count,
+        )
+        report.problems.append(
+            f"event {outcome.event_id} of webhook {item.delivery.webhook_id} rejected: "
+            f"{outcome.code} {outcome.message} (request_id {outcome.request_id})"
+        )
+        if self._store(report, item.message_id, letter, deadline):
+            report.dead_lettered += 1
+            return True
+        return False
+
+    def _requeue_rest(self, report: BatchReport, item: _Parsed, failed: list[dict[str, Any]],
+                      deadline: float | None) -> bool:
+        """Put the undelivered events back on the events queue as a new message. False when
+        there is no queue to put them on, no time, or the write failed."""
+        if self._requeue is None or _past(deadline):
+            return False
+        delivery = item.delivery.model_copy(update={"request": item.request_of(failed)})
+        try:
+            self._requeue.send(delivery.to_message(), {"topic": delivery.topic, "shop": delivery.shop})
+        except QueueError as exc:
+            report.problems.append(f"events queue unavailable ({exc}); message {item.message_id} will be retried")
+            return False
+        report.requeued += len(failed)
+        return True
+
+    def _store(self, report: BatchReport, message_id: str, letter: DeadLetter, deadline: float | None) -> bool:
+        """Store a dead letter; False (and the record is retried) when that failed or there was
+        no time left to try."""
+        if _past(deadline):
+            report.problems.append(f"no time left to store a dead letter; message {message_id} will be retried")
+            report.retry_message_ids.add(message_id)
+            return False
         try:
             self._dead_letters.put(letter)
             return True
@@ -141,9 +247,14 @@ class QueueSender:
             return False
 
 
-def deadline_from(context: LambdaContext | None, *, margin_seconds: float = 3.0) -> float | None:
-    """A monotonic deadline a little before the Lambda timeout, so retries stop in time."""
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def deadline_from(context: LambdaContext | None, *, reserve_seconds: float = FINAL_RESERVE_SECONDS) -> float | None:
+    """The monotonic moment after which no store write starts: `reserve_seconds` before the
+    Lambda timeout. TikTok requests stop SETTLE_SECONDS earlier still (QueueSender)."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return time.monotonic() + max(0.0, remaining() / 1000 - margin_seconds)
+    return time.monotonic() + max(0.0, remaining() / 1000 - reserve_seconds)
