@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import pytest
 import urllib3
 
-from tests.support import json_lines
+from tests.support import DUPLICATE_REASON, json_lines
 from tests.support.aws import LOCAL_WEBHOOK_SECRET, PIXEL_ID
 
 # --- knobs -----------------------------------------------------------------------------------
@@ -75,8 +75,8 @@ class Delivery:
     event: dict  # the signed API Gateway v2 event
     webhook_id: str
     event_id_prefix: str  # the event_id, or for carts its prefix (the digest follows)
-    kind: str = "original"  # original | redelivery | business-duplicate
-    of: Delivery | None = None  # what a redelivery / business duplicate repeats
+    kind: str = "original"  # original | redelivery | replayed-body | business-duplicate
+    of: Delivery | None = None  # what a redelivery, replay or business duplicate repeats
     pii: list[str] = field(default_factory=list)
 
 
@@ -225,14 +225,16 @@ def build_stream(gen: Generator) -> tuple[list[Delivery], Delivery]:
     orders = [i for i, d in enumerate(originals) if d.topic == "orders/paid" and 0.2 * count < i < 0.7 * count]
     poisoned = originals[gen.rng.choice(orders)]
 
-    # Business duplicates: the same order under another webhook id (Shopify sends orders/paid
-    # again, e.g. after an app reinstall), and a checkout's update after its create.
+    # The same signed order body under another webhook id (a second subscription's copy, an app
+    # reinstall, or a replay of a captured body): the receiver's dedup is keyed on what is
+    # signed, so these are answered "duplicate". And a business duplicate it cannot catch: a
+    # checkout's update after its create (another body, the same event_id for TikTok to dedup).
     business = []
     for i in gen.rng.sample([i for i in orders if originals[i] is not poisoned], N_BUSINESS_DUPLICATE_ORDERS):
         original = originals[i]
         body = original.event["body"]
-        dup = gen.signed(original.label + " (business duplicate)", original.topic, json.loads(body),
-                         original.event_id_prefix, original.pii, kind="business-duplicate", of=original)
+        dup = gen.signed(original.label + " (replayed body)", original.topic, json.loads(body),
+                         original.event_id_prefix, original.pii, kind="replayed-body", of=original)
         business.append((gen.rng.uniform(i + 1, count), dup))
     checkout_index = next(i for i, d in enumerate(originals) if d.topic == "checkouts/create")
     checkout = originals[checkout_index]
@@ -247,7 +249,7 @@ def build_stream(gen: Generator) -> tuple[list[Delivery], Delivery]:
         position[id(dup)] = key
 
     # Webhook re-deliveries: right after, much later, after everything was sent; the poisoned
-    # delivery and a business duplicate among them.
+    # delivery and a replayed body among them.
     candidates = [d for d in originals if d is not poisoned]
     chosen = gen.rng.sample(candidates, N_REDELIVERED_AT_ONCE + N_REDELIVERED_LATER + N_REDELIVERED_AT_END - 2)
     chosen[N_REDELIVERED_AT_ONCE:N_REDELIVERED_AT_ONCE] = [poisoned, business[0][1]]
@@ -424,9 +426,10 @@ def test_faults_lose_nothing_and_send_nothing_twice(fake_tiktok, tmp_path, power
             response, request = pipeline.deliver(delivery.event)
             captured.responses.append(response)
             body = json.loads(response["body"])
-            if delivery.kind == "redelivery":
-                # Same X-Shopify-Webhook-Id: acknowledged, nothing enqueued, whether the first
-                # one is still queued or long sent.
+            if delivery.kind in ("redelivery", "replayed-body"):
+                # The same signed topic, shop and body (with the same X-Shopify-Webhook-Id or a
+                # fresh one): acknowledged, nothing enqueued, whether the first one is still
+                # queued or long sent.
                 assert (response["statusCode"], body["status"], request) == (200, "duplicate", None), delivery.label
             else:
                 assert (response["statusCode"], body["status"], body["events"]) == (202, "queued", 1), \
@@ -443,7 +446,8 @@ def test_faults_lose_nothing_and_send_nothing_twice(fake_tiktok, tmp_path, power
     # --- the queue: one message per accepted delivery, none for re-deliveries -----------------
     assert len(pipeline.queue) == 0
     messages = [json.loads(m.body) for m in pipeline.queue.sent]
-    assert len(messages) == len(enqueued) == len(stream) - sum(d.kind == "redelivery" for d in stream)
+    assert len(messages) == len(enqueued) == len(stream) - sum(d.kind in ("redelivery", "replayed-body")
+                                                                for d in stream)
     assert len({m["webhook_id"] for m in messages}) == len(messages)  # no webhook id enqueued twice
     assert redelivered_while["queued"] >= 10 and redelivered_while["sent"] >= 10, redelivered_while
     event_ids = []
@@ -468,10 +472,10 @@ def test_faults_lose_nothing_and_send_nothing_twice(fake_tiktok, tmp_path, power
     extra = {k: accepted[k] - good[k] for k in accepted if accepted[k] > good[k]}
     assert not missing and not extra, f"lost: {missing[:5]} ({len(missing)}), sent too often: {extra}"
     assert accepted == good
-    # Only business duplicates are enqueued twice (the receiver cannot tell them apart: their
-    # webhook ids differ), so only they reach TikTok twice. Both sends carry the same event
-    # name and event_id, which TikTok deduplicates within 48 h (and the fake does not): the
-    # conversion counts once. Every other event was accepted exactly once.
+    # Only the business duplicate is enqueued twice (another body: the receiver cannot tell), so
+    # only it reaches TikTok twice. Both sends carry the same event name and event_id, which
+    # TikTok deduplicates within 48 h (and the fake does not): the conversion counts once.
+    # Every other event, the replayed bodies' included, was accepted exactly once.
     business = [d for d in stream if d.kind == "business-duplicate"]
     twice = {k for k, v in accepted.items() if v == 2}
     assert twice == {d.event_id_prefix for d in business} and set(accepted.values()) == {1, 2}
@@ -655,7 +659,7 @@ def test_no_queue_answers_5xx_and_shopifys_retry_is_delivered_exactly_once(lambd
     assert invoke_receiver(receiver_app, gen.redelivery(second).event)[0] == 503  # still down: still 503
     # What was received before the outage is still known: its re-delivery is a duplicate.
     assert invoke_receiver(receiver_app, gen.redelivery(first).event) == (
-        200, {"status": "duplicate", "reason": "this X-Shopify-Webhook-Id was already received"})
+        200, {"status": "duplicate", "reason": DUPLICATE_REASON})
 
     # The queue is back; Shopify's next retry of the same delivery gets through.
     url = aws.sqs.create_queue(QueueName="tiktok-relay-events", Attributes={

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.support import event_file, json_lines
+from tests.support import DUPLICATE_REASON, event_file, json_lines
 from tests.support.aws import PIXEL_ID, SHOPIFY_SECRET_NAME
 
 RAW_PII = ("ada.lovelace@example.com", "07400 900123", "+447400900456", "Lovelace", "SW1A 1AA", "Analytical Row")
@@ -105,7 +105,7 @@ def test_duplicate_delivery_is_acknowledged_once(aws, receiver_app):
     second = invoke(receiver_app, event_file("shopify/orders_paid_redelivered.json"))
 
     assert first[0] == 202
-    assert second == (200, {"status": "duplicate", "reason": "this X-Shopify-Webhook-Id was already received"})
+    assert second == (200, {"status": "duplicate", "reason": DUPLICATE_REASON})
     assert len(aws.messages()) == 1
 
 

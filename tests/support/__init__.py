@@ -12,6 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 EVENTS = ROOT / "events"
+# The receiver's reason for a duplicate (pipeline/receive.py): keyed on the signed topic, shop and body.
+DUPLICATE_REASON = "a delivery with this topic, shop and body was already received (whatever its X-Shopify-Webhook-Id)"
 
 
 def load_fixture(name: str):

@@ -24,7 +24,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.handlers import metrics_disabled
 from tiktok_relay.pipeline import runtime
-from tiktok_relay.sources.shopify.receiver import IDEMPOTENCY_KEY_PATH, SHOP_HEADER, TOPIC_HEADER, WEBHOOK_PATH
+from tiktok_relay.pipeline.ports import Delivery
+from tiktok_relay.sources.shopify.receiver import WEBHOOK_PATH
 
 logger = Logger()
 tracer = Tracer()
@@ -43,10 +44,9 @@ gc.freeze()
 @tracer.capture_method
 def shopify_webhook() -> Response:
     event = app.current_event
-    headers = event.headers or {}
-    logger.append_keys(shop=headers.get(SHOP_HEADER), topic=headers.get(TOPIC_HEADER))
     metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
-    reply = runtime.receiver().handle(headers, event.body, bool(event.is_base64_encoded), app.lambda_context)
+    reply = runtime.receiver().handle(event.headers or {}, event.body, bool(event.is_base64_encoded),
+                                      app.lambda_context, on_verified=identify)
 
     for warning in reply.warnings:  # field names only, never values
         logger.warning("mapping adjusted the event", extra={"detail": warning})
@@ -62,8 +62,18 @@ def shopify_webhook() -> Response:
         else:
             count("WebhooksFailed", reply.outcome)
         log = logger.error if reply.status >= 500 else logger.warning
-        log("delivery not accepted", extra={"status": reply.status, "reason": reply.reason})
+        extra: dict = {"status": reply.status, "reason": reply.reason}
+        if reply.fingerprints:  # refused before its signature checked out: lengths and hashes only
+            extra["unverified_headers"] = dict(reply.fingerprints)
+        log("delivery not accepted", extra=extra)
     return _json(reply.status, reply.body)
+
+
+def identify(delivery: Delivery) -> None:
+    """Once the signature checked out (and not before: the headers are not signed), every later
+    log line of this invocation carries the delivery's id as correlation id, its shop and topic."""
+    logger.set_correlation_id(delivery.webhook_id)
+    logger.append_keys(shop=delivery.shop, topic=delivery.topic)
 
 
 @app.not_found
@@ -95,7 +105,8 @@ def count(name: str, reason: str) -> None:
         metric.add_dimension(name="reason", value=reason)
 
 
-@logger.inject_lambda_context(correlation_id_path=IDEMPOTENCY_KEY_PATH, clear_state=True)
+# No correlation_id_path: the webhook id header is not signed; identify() sets it once verified.
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=not metrics_disabled())
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

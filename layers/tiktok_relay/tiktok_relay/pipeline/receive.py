@@ -5,18 +5,23 @@ storage and secrets through ports.
 Statuses, documented for the stores' sake (Shopify deletes a subscription after repeated failures):
     202 queued                     the delivery's events are on the queue
     200 ignored                    nothing to send (topic not mapped, guest customer, test order...)
-    200 duplicate                  this delivery id was already handled (whatever the first answer
-                                   was, once the signature checked out: a retried 400 is not
-                                   reprocessed)
-    400 bad request                body not JSON / not an object / too large, base64 flag lies,
-                                   a required header is missing
+    200 duplicate                  a delivery with this topic, shop and body was already handled
+                                   (whatever the first answer was, once the signature checked
+                                   out: a retried 400 is not reprocessed). Keyed on what the
+                                   signature covers, not on the unsigned delivery id: a replayed
+                                   body under a fresh id, or a second subscription's copy, is a
+                                   duplicate too
+    400 bad request                body too large (checked before any hashing), not JSON / not an
+                                   object, base64 flag lies, a required header is missing or
+                                   not what the store sends
     401 unauthorized               signature missing or wrong
     409 in progress                the same delivery is being handled right now; the store retries
     500 misconfigured              the relay's own configuration is broken; the store retries
     500 internal error             a bug in the relay; Shopify retries, so a fix deployed within
                                    its 4 hours of retries still gets the conversion
-    503 unavailable                the queue, or the state store, could not take the delivery;
-                                   the store retries
+    503 unavailable                the queue, the state store, the idempotency table or the secret
+                                   store did not answer (a timeout, a closed connection,
+                                   throttling); the store retries
 Nothing bad input does produces a 5xx; a 5xx means "retry later, nothing was lost".
 
 Remembered state (a cart's lines, so that AddToCart carries only what was added): the source
@@ -26,6 +31,10 @@ cannot be read or written answers 503, like the queue: the conversion is not los
 event_id depends on the cart's contents only, a retry that queues the same event again is
 deduplicated by TikTok. A duplicate delivery is answered from the idempotency record and
 touches no state.
+
+Logs. Until the signature checks out, nothing a request carries is trusted: the handler logs
+only the lengths and short hashes of its identity headers (`header_fingerprints`). `on_verified`
+is called with the verified delivery, so the handler can add its id, shop and topic to the logs.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -41,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tiktok_relay.errors import ConfigurationError, DeliveryRejected, SignatureError, TikTokRelayError
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
-from tiktok_relay.pipeline.ports import Delivery, Queue, QueueError, StateError, StateStore, WebhookSource
+from tiktok_relay.pipeline.ports import Delivery, Queue, QueueError, StateError, StateStore, Unavailable, WebhookSource
 from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
@@ -53,6 +63,9 @@ if TYPE_CHECKING:
 
 IDEMPOTENCY_TTL_SECONDS = 3 * 24 * 3600  # longer than Shopify's 4 h of retries and TikTok's 48 h dedup
 MAX_BODY_BYTES = 5 * 1024 * 1024  # Shopify payloads are far smaller; Lambda's own limit is 6 MB
+# What the idempotency record is keyed on: a SHA-256 of the source, topic, shop and body (the
+# Powertools key prefix below is fixed, so the key survives deploys and renames).
+IDEMPOTENCY_KEY_PATH = "delivery_key"
 
 Outcome = Literal["queued", "ignored", "duplicate", "rejected", "in_progress", "unavailable", "misconfigured",
                   "internal_error"]
@@ -67,6 +80,9 @@ class Reply:
     reason: str | None = None
     events: int = 0
     warnings: tuple[str, ...] = ()
+    # For a request refused before its signature checked out: (header, "N chars, sha256 abcd1234")
+    # of its identity headers, for the logs (never a value).
+    fingerprints: tuple[tuple[str, str], ...] = ()
 
     @property
     def body(self) -> dict[str, Any]:
@@ -113,6 +129,34 @@ def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in (headers or {}).items() if v is not None}
 
 
+def header_fingerprints(headers: Mapping[str, str], names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """For logs about an unverified request: each of `names` present as its length and the
+    first 8 hex digits of its SHA-256, enough to tell requests apart, never the value."""
+    out = []
+    for name in names:
+        value = headers.get(name)
+        if value is not None:
+            digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+            out.append((name, f"{len(value)} chars, sha256 {digest}"))
+    return tuple(out)
+
+
+def idempotency_data(source: str, delivery: Delivery) -> dict[str, Any]:
+    """What the idempotency record is keyed on (IDEMPOTENCY_KEY_PATH) and the delivery itself."""
+    return {IDEMPOTENCY_KEY_PATH: delivery_key(source, delivery), "delivery": delivery}
+
+
+def delivery_key(source: str, delivery: Delivery) -> str:
+    """The deduplication key of a verified delivery: SHA-256 over the source, topic, shop and
+    the signed body. Not the store's delivery id, which is not signed."""
+    digest = hashlib.sha256()
+    for part in (source, delivery.topic, delivery.shop):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    digest.update(delivery.body)
+    return digest.hexdigest()
+
+
 class Receiver:
     """One store platform's webhooks, from HTTP request to queue message."""
 
@@ -134,18 +178,12 @@ class Receiver:
         if idempotency_store is not None:
             self._process = self._idempotent(idempotency_store)
 
-    @property
-    def idempotency_key_path(self) -> str:
-        """Where the delivery id sits in the API Gateway event (and in the data the idempotency
-        record is keyed on). HTTP API (payload v2) lower-cases header names."""
-        return f'headers."{self._source.webhook_id_header}"'
-
     def _idempotent(self, store: BasePersistenceLayer) -> Callable[..., Reply]:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
         from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import DataclassSerializer
 
         self._idempotency_config = IdempotencyConfig(
-            event_key_jmespath=self.idempotency_key_path,
+            event_key_jmespath=IDEMPOTENCY_KEY_PATH,
             raise_on_no_idempotency_key=True,
             expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
             response_hook=self._mark_duplicate,
@@ -161,40 +199,47 @@ class Receiver:
         )
 
     def handle(self, headers: Mapping[str, Any] | None, body: str | None, is_base64: bool = False,
-               lambda_context: LambdaContext | None = None) -> Reply:
+               lambda_context: LambdaContext | None = None,
+               on_verified: Callable[[Delivery], None] | None = None) -> Reply:
+        """The answer to one request. `on_verified` is called with the delivery once its
+        signature checked out (and only then)."""
         try:
-            return self._handle(headers, body, is_base64, lambda_context)
+            return self._handle(headers, body, is_base64, lambda_context, on_verified)
         except ConfigurationError as exc:
             return Reply(500, "misconfigured", str(exc))
+        except Unavailable as exc:  # the secret store did not answer
+            return Reply(503, "unavailable", f"{exc}; retry later")
 
     def _handle(self, headers: Mapping[str, Any] | None, body: str | None, is_base64: bool,
-                lambda_context: LambdaContext | None) -> Reply:
+                lambda_context: LambdaContext | None, on_verified: Callable[[Delivery], None] | None) -> Reply:
+        lowered = lower_headers(headers)
         try:
-            raw = raw_body_from_apigw(body, is_base64)
-        except BodyEncodingError as exc:
-            return _rejected(400, str(exc))
-        try:
-            delivery = self._source.verify(lower_headers(headers), raw)
-        except SignatureError as exc:
-            return _rejected(401, str(exc))
-        except DeliveryRejected as exc:
-            return _rejected(400, str(exc))
-        if len(raw) > MAX_BODY_BYTES:
-            return _rejected(400, f"body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+            raw = _capped_body(body, is_base64)
+            delivery = self._source.verify(lowered, raw)
+        except (BodyEncodingError, DeliveryRejected, SignatureError) as exc:
+            status = 401 if isinstance(exc, SignatureError) else 400
+            return Reply(status, "rejected", str(exc),
+                         fingerprints=header_fingerprints(lowered, self._source.identity_headers))
+        if on_verified is not None:
+            on_verified(delivery)
         if self._idempotency_config is not None and lambda_context is not None:
             self._idempotency_config.register_lambda_context(lambda_context)
         return self._process_safely(delivery)
 
     def _process_safely(self, delivery: Delivery) -> Reply:
-        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+        )
 
-        data = {"headers": {self._source.webhook_id_header: delivery.webhook_id}, "delivery": delivery}
         try:
-            return self._process(delivery=data)
+            return self._process(delivery=idempotency_data(self._source.name, delivery))
         except QueueError as exc:
             return Reply(503, "unavailable", f"could not enqueue the delivery ({exc}); retry later")
         except StateError as exc:
             return Reply(503, "unavailable", f"could not reach the remembered state ({exc}); retry later")
+        except IdempotencyPersistenceLayerError:  # DynamoDB did not answer: the store retries
+            return Reply(503, "unavailable", "the idempotency table did not answer; retry later")
         except IdempotencyAlreadyInProgressError:
             return Reply(409, "in_progress", "this delivery is being processed; retry later")
         except Exception as exc:
@@ -244,12 +289,25 @@ class Receiver:
     def _mark_duplicate(self, response: Reply, idempotent_data: Any) -> Reply:
         """Powertools calls this when it answers from the idempotency store."""
         return dataclasses.replace(response, status=200, outcome="duplicate",
-                                   reason=f"this {self._source.webhook_id_name} was already received", events=0,
-                                   warnings=tuple(response.warnings))
+                                   reason="a delivery with this topic, shop and body was already received "
+                                          f"(whatever its {self._source.webhook_id_name})", events=0,
+                                   warnings=tuple(response.warnings), fingerprints=())
 
     def _message(self, delivery: Delivery, request: WireRequest) -> str:
         return QueuedDelivery(source=self._source.name, webhook_id=delivery.webhook_id, shop=delivery.shop,
                               topic=delivery.topic, request=request).to_message()
+
+
+def _capped_body(body: str | None, is_base64: bool) -> bytes:
+    """The body bytes, refused before any decoding or hashing when over MAX_BODY_BYTES: a
+    forged request must not cost a pass over megabytes."""
+    limit = MAX_BODY_BYTES * 4 // 3 + 4 if is_base64 else MAX_BODY_BYTES  # base64: 4 characters per 3 bytes
+    if isinstance(body, str) and len(body) > limit:
+        raise BodyEncodingError(f"body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+    raw = raw_body_from_apigw(body, is_base64)
+    if len(raw) > MAX_BODY_BYTES:  # non-ASCII text: more bytes than characters
+        raise BodyEncodingError(f"body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+    return raw
 
 
 def _where(exc: BaseException) -> str:

@@ -18,6 +18,15 @@ _SCOPE_BY_FAMILY = {
 }
 
 
+def rest_form(topic: str) -> str:
+    """GraphQL enum form (or any case) to REST form: ORDERS_PAID, ' Orders/Paid ' -> orders/paid."""
+    text = topic.strip().lower()
+    if "/" not in text and "_" in text:
+        head, _, tail = text.rpartition("_")
+        text = f"{head}/{tail}"
+    return text
+
+
 def topic_enum(topic: str) -> str:
     """REST form to GraphQL enum form: orders/paid -> ORDERS_PAID."""
     return topic.strip().replace("/", "_").upper()
