@@ -314,6 +314,7 @@ def test_queued_corpus_dead_lettered_by_tiktok_carries_no_pii(receiver_app, send
 
     queued = [case for case in CASES if case.outcome == "queued"]
     for case in queued:
+        relay.idempotency._records.clear()  # some cases share a topic and body: each is queued as itself
         assert deliver(receiver_app, case.build(WEBHOOK_SECRET))["statusCode"] == 202, case.id
     messages = list(relay.queue.sent)
     assert len(messages) == len(queued)
@@ -457,6 +458,7 @@ def test_the_receivers_reply_and_repr_carry_no_pii_or_secret(relay):
 
     texts = [repr(runtime.receiver()), repr(vars(runtime.receiver()))]
     for case in CASES:
+        relay.idempotency._records.clear()  # some cases share a topic and body: each is answered as itself
         event = case.build(WEBHOOK_SECRET)
         reply = runtime.receiver().handle(event["headers"], event["body"], event["isBase64Encoded"],
                                           FakeLambdaContext(function_name="receiver"))
@@ -531,10 +533,11 @@ def test_the_handler_rejects_near_misses_through_the_same_compare_path(compare_c
         compare_calls.clear()
         response = deliver(receiver_app, event)
         assert response["statusCode"] == 401, response
-        # Two secrets, tried again once after a refresh (a rotated secret may be cached).
-        assert len(compare_calls) == 4, name
+        # Two secrets, each compared once: the refresh after the failure returned the same secrets
+        # (a forged request never makes the body be hashed twice with one secret).
+        assert len(compare_calls) == 2, name
         paths[name] = [(len(a), len(b)) for a, b in compare_calls]
-    assert paths["all-wrong"] == paths["last-byte"] == [(32, 32)] * 4
+    assert paths["all-wrong"] == paths["last-byte"] == [(32, 32)] * 2
     assert relay.queue.sent == []
 
 

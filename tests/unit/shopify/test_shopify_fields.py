@@ -123,9 +123,12 @@ def test_order_without_usable_id_falls_back_to_the_gid_tail(bad_id):
 
 
 def test_order_without_any_stable_id_is_skipped_with_a_reason():
-    for gid in (None, "https://www.example.com/", "gid://shopify/Customer/123", 17):
+    for gid in (None, "https://www.example.com/", "gid://shopify/Order/0", 17):
         result = run("orders/paid", order(id=None, admin_graphql_api_id=gid))
         assert result.events == [] and "no usable id" in result.reason and "counted twice" in result.reason
+    # Another resource's gid says the body is not an order at all.
+    result = run("orders/paid", order(id=None, admin_graphql_api_id="gid://shopify/Customer/123"))
+    assert result.events == [] and "is a Shopify customer payload" in result.reason
 
 
 def test_checkout_event_id_is_the_token_and_the_removed_id_is_no_fallback():

@@ -30,6 +30,13 @@ from tiktok_relay.tiktok import normalize, phones
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 
 MAX_EVENTS_PER_REQUEST = 1000
+# TikTok documents no maximum for counts and amounts. Assumed: counts (quantity, num_items) are
+# 32-bit signed integers, as in most ads back ends; amounts (value, price) stay below 10^15, where
+# a double still holds whole units exactly (2^53 is about 9 x 10^15). Beyond them an event is
+# refused by the models (a mapping drops or clamps the field and says so): a number no back end
+# reads correctly, or none json.dumps can write (a sum of two 4,300-digit quantities), never a 5xx.
+MAX_COUNT = 2**31 - 1
+MAX_AMOUNT = 1e15
 
 STANDARD_EVENTS = frozenset(
     {
@@ -233,8 +240,8 @@ CustomValue = Annotated[Any, pydantic.AfterValidator(_custom_value)]
 StrId = Annotated[str, pydantic.BeforeValidator(_str_id)]
 # The bound before the BeforeValidator: pydantic-core then checks it (same check after the
 # validator, same message) rather than a Python function per value.
-Money = Annotated[float, Field(ge=0), pydantic.BeforeValidator(_money)]
-Count = Annotated[int, Field(ge=0), pydantic.BeforeValidator(_not_bool)]
+Money = Annotated[float, Field(ge=0, le=MAX_AMOUNT), pydantic.BeforeValidator(_money)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT), pydantic.BeforeValidator(_not_bool)]
 Hashes = list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Quantity = Annotated[int | float, pydantic.BeforeValidator(_quantity)]

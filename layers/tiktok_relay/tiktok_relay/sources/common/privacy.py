@@ -7,9 +7,12 @@ names). Pure functions, no I/O.
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 T = TypeVar("T")
 
@@ -19,23 +22,49 @@ KEPT_QUERY_PARAMETERS = frozenset(
     {"ttclid", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"}
 )
 MAX_CLICK_ID = 512  # ttclid / ttp: longer values are dropped (a cut click id matches nothing)
-# Around an '@' (or '%40'): the end of a local part, and a domain with a dot.
+# Around an '@': the end of a local part, and a domain with a dot.
 _LOCAL_PART_END = re.compile(r"[^\s@/?&=]\Z")
 _DOMAIN = re.compile(r"[^\s@/?&=]+\.[a-z]{2,}", re.IGNORECASE)
 _SPACE = re.compile(r"\s")
+# ASCII text without any of these cannot hide an '@' (percent-encoded, an HTML entity, "(at)").
+_MAY_HIDE_AN_AT = re.compile(r"[@%&(\[{]")
+# Spelled-out separators: "name (at) example (dot) com", "[at]", "{dot}".
+_SPELLED_AT = re.compile(r"\s*[(\[{]\s*at\s*[)\]}]\s*", re.IGNORECASE)
+_SPELLED_DOT = re.compile(r"\s*[(\[{]\s*dot\s*[)\]}]\s*", re.IGNORECASE)
+_DECODING_ROUNDS = 4  # %2540 is two rounds; more than four layers is not an accident
 
 
 def has_email(text: str) -> bool:
-    """Whether `text` holds an email address, plain or percent-encoded: never acceptable in a
-    field sent in clear. Linear time: only short windows around each '@' are examined."""
+    """Whether `text` holds an email address: never acceptable in a field sent in clear.
+
+    Also found when disguised: percent-encoded (%40, %2540), as an HTML entity (&#64;, &commat;),
+    as a look-alike that NFKC folds into '@' (fullwidth U+FF20, small U+FE6B), or spelled out
+    ("(at)", "[at]", with "(dot)"). Linear time: only short windows around each '@' are examined."""
+    if text.isascii() and _MAY_HIDE_AN_AT.search(text) is None:
+        return False  # the usual case: a plain title, click id or user agent without '(' at all
+    return any(_plain_email(candidate) for candidate in _decodings(text))
+
+
+def _decodings(text: str) -> Iterator[str]:
+    """`text`, then its decodings (percent, HTML entities, NFKC, spelled-out separators) until
+    nothing changes, at most _DECODING_ROUNDS of them."""
+    yield text
+    for _ in range(_DECODING_ROUNDS):
+        decoded = unicodedata.normalize("NFKC", html.unescape(unquote(text, errors="replace")))
+        decoded = _SPELLED_DOT.sub(".", _SPELLED_AT.sub("@", decoded))
+        if decoded == text:
+            return
+        yield decoded
+        text = decoded
+
+
+def _plain_email(text: str) -> bool:
     lowered = text.lower()
-    for marker in ("@", "%40"):
-        at = lowered.find(marker)
-        while at != -1:
-            if _LOCAL_PART_END.search(lowered, max(0, at - 1), at) and _DOMAIN.match(
-                    lowered[at + len(marker): at + len(marker) + 255]):
-                return True
-            at = lowered.find(marker, at + 1)
+    at = lowered.find("@")
+    while at != -1:
+        if _LOCAL_PART_END.search(lowered, max(0, at - 1), at) and _DOMAIN.match(lowered[at + 1: at + 256]):
+            return True
+        at = lowered.find("@", at + 1)
     return False
 
 

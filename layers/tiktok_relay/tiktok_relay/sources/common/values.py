@@ -15,6 +15,7 @@ from typing import Any
 
 from tiktok_relay.sources.common.privacy import scrub_surrogates
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
+from tiktok_relay.tiktok.models import MAX_AMOUNT, MAX_COUNT
 
 _TOKEN = re.compile(r"[A-Za-z0-9._:=+/~-]{1,128}", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
@@ -77,18 +78,18 @@ def as_text(value: Any, limit: int | None = None) -> tuple[str | None, bool]:
 
 
 def as_quantity(value: Any) -> int | None:
-    """A non-negative whole number of items (ints, integral floats, digit strings)."""
+    """A whole number of items from 0 to MAX_COUNT (ints, integral floats, digit strings)."""
     if type(value) is int:  # the usual case, first
-        return value if value >= 0 else None
+        return value if 0 <= value <= MAX_COUNT else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and 0 <= value < 2**53:
+        return value if 0 <= value <= MAX_COUNT else None
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= MAX_COUNT:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) <= 18:
+        if text.isascii() and text.isdigit() and len(text) <= 18 and int(text) <= MAX_COUNT:
             return int(text)
     return None
 
@@ -114,6 +115,8 @@ def as_amount(value: Any) -> tuple[float | None, str | None]:
         return None, "not a finite number"
     if number < 0:
         return None, "negative"
+    if number > MAX_AMOUNT:
+        return None, "beyond what TikTok accepts (10^15)"
     return number + 0.0, None  # + 0.0 turns -0.0 into 0.0
 
 

@@ -18,6 +18,7 @@ from tiktok_relay.sources.shopify.mapping.properties import properties_block
 from tiktok_relay.sources.shopify.mapping.user import user_block
 from tiktok_relay.sources.shopify.mapping.values import shown
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
+from tiktok_relay.sources.shopify.topics import rest_form
 from tiktok_relay.tiktok.models import DEPRECATED_EVENTS, Envelope, Event, EventSource, deprecation_notice
 
 # The kind of payload each topic family carries (orders/paid -> an order).
@@ -31,6 +32,15 @@ ANONYMOUS_CHECKOUT = (
     "anonymous InitiateCheckout would stand for the identified ones that follow (the storefront pixel covers the "
     "anonymous start, under the same event_id)"
 )
+# What gives a body's kind away, whatever topic it came under: the resource in its GraphQL id,
+# else a top-level field only that kind of payload has (checked in this order: a completed
+# checkout may carry order-ish fields, an order never a checkout's recovery URL). HMAC signs
+# the body only, so a signed order body can be replayed under a checkouts or carts topic.
+_GID_KINDS = {"Order": "order", "Checkout": "checkout", "Customer": "customer", "Cart": "cart", "Refund": "refund",
+              "DraftOrder": "draft order", "Product": "product"}
+_KIND_FIELDS = (("checkout", ("abandoned_checkout_url",)), ("customer", ("verified_email", "orders_count")),
+                ("order", ("financial_status", "order_number", "order_status_url", "checkout_token")),
+                ("refund", ("refund_line_items",)))
 
 
 class _Delivery(NamedTuple):
@@ -148,11 +158,7 @@ def _normalize_topic(topic: Any) -> str | None:
     """'orders/paid' for ' Orders/Paid ' and for the GraphQL form ORDERS_PAID; None if missing."""
     if not isinstance(topic, str) or not topic.strip():
         return None
-    text = topic.strip().lower()
-    if "/" not in text and "_" in text:  # GraphQL enum form, e.g. ORDERS_PAID
-        head, _, tail = text.rpartition("_")
-        text = f"{head}/{tail}"
-    return text
+    return rest_form(topic)
 
 
 def _unmapped(topic: str) -> str:
@@ -167,8 +173,14 @@ def _unmapped(topic: str) -> str:
 
 
 def _refusal(kind: str, payload: Mapping[str, Any], settings: ShopifySettings) -> str | None:
-    """Why a delivery of a mapped topic is not sent, if it is not: a test order without a test
-    event code, a customer who holds no account."""
+    """Why a delivery of a mapped topic is not sent, if it is not: a body that is another kind
+    of payload than its topic's, a test order without a test event code, a customer who holds
+    no account."""
+    shape = _shape(payload)
+    if shape is not None and shape[0] != kind:
+        article = "an" if kind[0] in "aeiou" else "a"
+        return (f"the body is a Shopify {shape[0]} payload (it has {shape[1]}), not {article} {kind}: a body "
+                "that does not fit its topic sends nothing")
     if _is_test(payload) and not settings.test_event_code:
         return ("test order (test: true) not sent; set TIKTOK_TEST_EVENT_CODE to send test orders as TikTok "
                 "test events")
@@ -178,6 +190,20 @@ def _refusal(kind: str, payload: Mapping[str, Any], settings: ShopifySettings) -
             shown = repr(state) if state in _CUSTOMER_STATES else "missing or unknown"
             return (f"customer state is {shown}, not 'enabled': only account holders count as a registration "
                     "(a guest checkout creates a 'disabled' customer)")
+    return None
+
+
+def _shape(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(the kind of payload the body is, the field that says so), when anything says."""
+    gid = payload.get("admin_graphql_api_id")
+    if isinstance(gid, str) and gid.startswith("gid://shopify/"):
+        kind = _GID_KINDS.get(gid[len("gid://shopify/"):].split("/", 1)[0])
+        if kind is not None:
+            return kind, "admin_graphql_api_id"
+    for kind, fields in _KIND_FIELDS:
+        for name in fields:
+            if name in payload:
+                return kind, name
     return None
 
 

@@ -7,9 +7,11 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from tiktok_relay.sources.common.privacy import has_email
 from tiktok_relay.sources.common.values import as_amount, as_currency, as_decimal, as_quantity, as_text
 from tiktok_relay.sources.shopify.mapping.values import line_price, money_field, shopify_id
 from tiktok_relay.sources.shopify.settings import ShopifySettings
+from tiktok_relay.tiktok.models import MAX_AMOUNT, MAX_COUNT
 
 MAX_CONTENTS = 250
 MAX_CONTENT_ID = 100
@@ -22,6 +24,10 @@ _ITEM_OVERHEAD = 130  # keys, price, quantity, content_type of one contents item
 _ID_CUT = f"line_items[] content_id truncated to {MAX_CONTENT_ID} characters"
 _NAME_CUT = f"line_items[].title truncated to {MAX_CONTENT_NAME} characters"
 _BRAND_CUT = f"line_items[].vendor truncated to {MAX_BRAND} characters"
+# Sent in clear: a title or vendor with an email address in it (a personalised item, a
+# marketplace seller's contact) must not leave.
+_NAME_EMAIL = "line_items[].title dropped: it contains what looks like an email address"
+_BRAND_EMAIL = "line_items[].vendor dropped: it contains what looks like an email address"
 
 
 def properties_block(kind: str, event_name: str, payload: Mapping[str, Any], order_id: str | None,
@@ -47,6 +53,9 @@ def properties_block(kind: str, event_name: str, payload: Mapping[str, Any], ord
         props["currency"] = currency
         props["value"] = value
     if event_name == "InitiateCheckout" and total_quantity:
+        if total_quantity > MAX_COUNT:
+            warnings.append(f"properties.num_items clamped to {MAX_COUNT}: the line items' quantities add up to more")
+            total_quantity = MAX_COUNT
         props["num_items"] = total_quantity
     if order_id is not None:
         props["order_id"] = order_id
@@ -159,8 +168,8 @@ def _cart_total(lines: list[Any], money_key: str, warnings: list[str]) -> tuple[
         warnings.append("value and currency omitted: some cart lines have no valid price or quantity")
         return None, None
     value = float(total)
-    if not math.isfinite(value):
-        warnings.append("value and currency omitted: cart total is not a finite number")
+    if not math.isfinite(value) or value > MAX_AMOUNT:
+        warnings.append("value and currency omitted: cart total is beyond what TikTok accepts (10^15)")
         return None, None
     return currency, value
 
@@ -209,7 +218,7 @@ def _contents(lines: list[Any], money_key: str, settings: ShopifySettings,
         if quantity is not None:
             total_quantity += quantity
         elif line.get("quantity") is not None:
-            note("line_items[].quantity ignored: not a non-negative integer")
+            note(f"line_items[].quantity ignored: not a whole number from 0 to {MAX_COUNT}")
         if len(contents) >= MAX_CONTENTS or over_budget:
             continue
         item, cost, cuts = _content(line, quantity, fields, money_key, note)
@@ -277,8 +286,14 @@ def _content_texts(line: Mapping[str, Any],
     cuts = []
     if id_cut:
         cuts.append(_ID_CUT)
+    if name and has_email(name):
+        name, name_cut = None, False
+        cuts.append(_NAME_EMAIL)
     if name_cut:
         cuts.append(_NAME_CUT)
+    if brand and has_email(brand):
+        brand, brand_cut = None, False
+        cuts.append(_BRAND_EMAIL)
     if brand_cut:
         cuts.append(_BRAND_CUT)
     return content_id, name, brand, cuts
