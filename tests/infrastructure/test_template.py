@@ -13,7 +13,9 @@ The built-layer tests run only when .aws-sam/build exists (`make test` runs `sam
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
+import dataclasses
 import importlib.metadata
 import importlib.util
 import json
@@ -34,7 +36,8 @@ import yaml
 from tests.support import ROOT
 from tiktok_relay.local.apigw import WEBHOOK_PATH, shopify_event
 from tiktok_relay.pipeline import runtime
-from tiktok_relay.sources.shopify.receiver import IDEMPOTENCY_KEY_PATH, WEBHOOK_ID_HEADER
+from tiktok_relay.pipeline.receive import IDEMPOTENCY_KEY_PATH
+from tiktok_relay.sources.shopify.receiver import WEBHOOK_ID_HEADER
 
 TEMPLATE = ROOT / "template.yaml"
 PACKAGE = ROOT / "layers" / "tiktok_relay" / "tiktok_relay"
@@ -45,6 +48,8 @@ RECEIVER, SENDER, LAYER = "ReceiverFunction", "SenderFunction", "RelayLayer"
 RUNTIME, ARCHITECTURE = "python3.13", "arm64"
 POWERTOOLS_PARAMETER = "PowertoolsLayerArn"
 POWERTOOLS_SSM_PREFIX = f"/aws/service/powertools/python/{ARCHITECTURE}/{RUNTIME}/"
+# The Powertools release the tests run against: the template's layer pin must be the same one.
+POWERTOOLS_VERSION = importlib.metadata.version("aws-lambda-powertools")
 LAYER_BUDGET_BYTES = 10 * 1024 * 1024
 # Every environment variable the deployed code reads is read in one of these files.
 ENV_SOURCES = [
@@ -321,17 +326,117 @@ def queue_problems(template: dict) -> list[str]:
     return problems
 
 
+ALARM_TOPIC = "AlarmTopic"
+# What the receiver answers itself (so Lambda's Errors metric never counts it) and must page.
+PAGED_REASONS = ("misconfigured", "internal_error", "unavailable")
+
+
+def _metric_stats(alarm: dict) -> list[dict]:
+    """The metrics an alarm reads: its own (Namespace, MetricName, Dimensions, Period) or those
+    of its metric math, as dicts with the dimensions as a {name: value} map."""
+    p = alarm.get("Properties", {})
+    stats = []
+    if "MetricName" in p:
+        stats.append({"Namespace": p.get("Namespace"), "MetricName": p.get("MetricName"), "Period": p.get("Period"),
+                      "Dimensions": {d.get("Name"): d.get("Value") for d in p.get("Dimensions", [])}})
+    for query in p.get("Metrics", []):
+        stat = query.get("MetricStat")
+        if stat:
+            metric = stat.get("Metric", {})
+            stats.append({"Namespace": metric.get("Namespace"), "MetricName": metric.get("MetricName"),
+                          "Period": stat.get("Period"),
+                          "Dimensions": {d.get("Name"): d.get("Value") for d in metric.get("Dimensions", [])}})
+    return stats
+
+
+def _fires_on_one(alarm: dict) -> bool:
+    p = alarm.get("Properties", {})
+    return (p.get("ComparisonOperator") == "GreaterThanThreshold" and p.get("Threshold") == 0) or (
+        p.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold" and p.get("Threshold") == 1)
+
+
+def _watching(template: dict, **wanted) -> list[str]:
+    """The alarms reading a metric whose fields (and dimensions, a dict) are all `wanted`."""
+    found = []
+    for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+        for stat in _metric_stats(alarm):
+            dims = wanted.get("Dimensions")
+            if all(stat.get(k) == v for k, v in wanted.items() if k != "Dimensions") and (
+                    dims is None or stat["Dimensions"] == dims):
+                found.append(name)
+    return found
+
+
 def alarm_problems(template: dict) -> list[str]:
-    dlq = dead_letter_queue(template)
+    """Someone is paged: an SNS topic always exists (the email subscription is optional), every
+    alarm notifies it, and the alarms cover the dead-letter queue, the receiver's own 5xx
+    answers (its EMF metric: Lambda's Errors metric stays 0 for a returned 500), both functions'
+    errors and throttles, and webhooks that arrive while nothing is enqueued."""
+    problems = []
+    topic = resources(template, "AWS::SNS::Topic").get(ALARM_TOPIC)
+    if topic is None or "Condition" in topic:
+        problems.append(f"no unconditional AWS::SNS::Topic {ALARM_TOPIC}: alarms would notify nobody")
+    for name, sub in resources(template, "AWS::SNS::Subscription").items():
+        if ref(sub.get("Properties", {}).get("TopicArn")) == ALARM_TOPIC and "Condition" not in sub:
+            problems.append(f"{name} subscribes unconditionally: the email must stay optional")
     for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
         p = alarm.get("Properties", {})
-        watched = [getatt(d.get("Value")) for d in p.get("Dimensions", []) if d.get("Name") == "QueueName"]
-        if (p.get("Namespace") == "AWS/SQS" and p.get("MetricName") == "ApproximateNumberOfMessagesVisible"
-                and watched == [(dlq, "QueueName")]):
-            fires_on_one = (p.get("ComparisonOperator") == "GreaterThanThreshold" and p.get("Threshold") == 0) or (
-                p.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold" and p.get("Threshold") == 1)
-            return [] if fires_on_one else [f"{name} does not fire on the first dead letter"]
-    return [f"no CloudWatch alarm on {dlq}'s ApproximateNumberOfMessagesVisible"]
+        if p.get("AlarmActions") != [{"Ref": ALARM_TOPIC}]:
+            problems.append(f"{name}'s AlarmActions are {p.get('AlarmActions')!r}, not [!Ref {ALARM_TOPIC}]")
+        if not _fires_on_one(alarm):
+            problems.append(f"{name} does not fire on the first occurrence")
+        if p.get("TreatMissingData") != "notBreaching":
+            problems.append(f"{name} must treat missing data as not breaching (no traffic is not an outage)")
+    dlq = dead_letter_queue(template)
+    if not _watching(template, Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+                     Dimensions={"QueueName": {"Fn::GetAtt": [dlq, "QueueName"]}}):
+        problems.append(f"no CloudWatch alarm on {dlq}'s ApproximateNumberOfMessagesVisible")
+    env = global_function(template).get("Environment", {}).get("Variables", {})
+    namespace, service = env.get("POWERTOOLS_METRICS_NAMESPACE"), env.get("POWERTOOLS_SERVICE_NAME")
+    for reason in PAGED_REASONS:
+        if not _watching(template, Namespace=namespace, MetricName="WebhooksRejected",
+                         Dimensions={"reason": reason, "service": service}):
+            problems.append(f"no alarm on the receiver's {reason} answers (WebhooksRejected, reason {reason})")
+    for fn in (RECEIVER, SENDER):
+        for metric in ("Errors", "Throttles"):
+            if not _watching(template, Namespace="AWS/Lambda", MetricName=metric,
+                             Dimensions={"FunctionName": {"Ref": fn}}):
+                problems.append(f"no alarm on {fn}'s {metric}")
+    quiet = set(_watching(template, Namespace=namespace, MetricName="WebhooksReceived",
+                          Dimensions={"service": service}, Period={"Ref": "NoEventsAlarmPeriod"}))
+    quiet &= set(_watching(template, Namespace=namespace, MetricName="EventsEnqueued",
+                           Dimensions={"service": service}, Period={"Ref": "NoEventsAlarmPeriod"}))
+    if not quiet:
+        problems.append("no alarm on webhooks arriving while no events are enqueued (over NoEventsAlarmPeriod)")
+    return problems
+
+
+def concurrency_problems(template: dict) -> list[str]:
+    """The sender's SQS event source caps its concurrency (TikTok's QPS), and the receiver is
+    guarded: a route throttle always, reserved concurrency when the parameter asks for it."""
+    problems = []
+    event = sqs_event(template, SENDER) or {}
+    maximum = (event.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    parameter = template.get("Parameters", {}).get(ref(maximum) or "", {})
+    if not parameter or parameter.get("MinValue", 0) < 2 or parameter.get("Default", 0) < 2:
+        problems.append(f"{SENDER}'s SQS event has no ScalingConfig.MaximumConcurrency from a parameter (>= 2)")
+    reserved = props(template, RECEIVER).get("ReservedConcurrentExecutions")
+    if reserved != {"Fn::If": ["HasReservedConcurrency", {"Ref": "ReceiverReservedConcurrency"},
+                               {"Ref": "AWS::NoValue"}]}:
+        problems.append(f"{RECEIVER}'s ReservedConcurrentExecutions is not the optional ReceiverReservedConcurrency")
+    api = next(iter(resources(template, "AWS::Serverless::HttpApi").values()), {})
+    settings = api.get("Properties", {}).get("DefaultRouteSettings", {})
+    if ref(settings.get("ThrottlingRateLimit")) != "WebhookRateLimit" or ref(
+            settings.get("ThrottlingBurstLimit")) != "WebhookBurstLimit":
+        problems.append("the webhook route has no throttle from WebhookRateLimit / WebhookBurstLimit")
+    access = api.get("Properties", {}).get("AccessLogSettings", {})
+    target = getatt(access.get("DestinationArn"))
+    if not target or target[0] not in resources(template, "AWS::Logs::LogGroup") or "$context.status" not in str(
+            access.get("Format")):
+        problems.append("the HTTP API writes no access log (AccessLogSettings to a log group, with the status)")
+    elif "header" in str(access.get("Format")).lower():
+        problems.append("the access log format includes headers, which are unsigned and may be huge")
+    return problems
 
 
 def idempotency_table(template: dict) -> str | None:
@@ -372,6 +477,9 @@ def layer_problems(template: dict) -> list[str]:
     if parameter.get("Type") != "AWS::SSM::Parameter::Value<String>" or not str(
             parameter.get("Default", "")).startswith(POWERTOOLS_SSM_PREFIX):
         problems.append(f"{POWERTOOLS_PARAMETER} must be an SSM parameter under {POWERTOOLS_SSM_PREFIX}")
+    elif parameter.get("Default") != POWERTOOLS_SSM_PREFIX + POWERTOOLS_VERSION:
+        problems.append(f"{POWERTOOLS_PARAMETER} is not pinned to {POWERTOOLS_VERSION}, the Powertools release "
+                        f"the tests run against (got {parameter.get('Default')!r})")
     layer = resources(template, "AWS::Serverless::LayerVersion").get(LAYER)
     if layer is None:
         return problems + [f"no AWS::Serverless::LayerVersion {LAYER}"]
@@ -504,6 +612,7 @@ CHECKS = {
     "local_only": local_only_problems,
     "queue": queue_problems,
     "alarm": alarm_problems,
+    "concurrency": concurrency_problems,
     "table": table_problems,
     "layers": layer_problems,
     "api": api_problems,
@@ -568,6 +677,23 @@ MISTAKES = [
                    {"Fn::GetAtt": ["EventsQueue", "QueueName"]}), "no CloudWatch alarm on DeadLetterQueue"),
     ("alarm", _set(f"{R}/DeadLetterAlarm/Properties/Threshold", 5), "does not fire on the first"),
     ("alarm", _set(f"{R}/DeadLetterAlarm", _DELETE), "no CloudWatch alarm"),
+    ("alarm", _set(f"{R}/AlarmTopic/Condition", "HasAlarmEmail"), "no unconditional AWS::SNS::Topic"),
+    ("alarm", _set(f"{R}/AlarmEmailSubscription/Condition", _DELETE), "must stay optional"),
+    ("alarm", _set(f"{R}/SenderErrorsAlarm/Properties/AlarmActions",
+                   {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}), "AlarmActions"),
+    ("alarm", _set(f"{R}/ReceiverFailingAlarm/Properties/Metrics/3", _DELETE), "unavailable answers"),
+    ("alarm", _set(f"{R}/ReceiverFailingAlarm/Properties/Metrics/1/MetricStat/Metric/Dimensions/1/Value",
+                   "webhook-relay"), "misconfigured answers"),
+    ("alarm", _set(f"{R}/ReceiverErrorsAlarm", _DELETE), f"no alarm on {RECEIVER}'s Errors"),
+    ("alarm", _set(f"{R}/SenderErrorsAlarm/Properties/Metrics/2", _DELETE), f"no alarm on {SENDER}'s Throttles"),
+    ("alarm", _set(f"{R}/NoEventsEnqueuedAlarm/Properties/Metrics/2/MetricStat/Period", 300), "while no events"),
+    ("alarm", _set(f"{R}/ReceiverFailingAlarm/Properties/TreatMissingData", "breaching"), "missing data"),
+    ("concurrency", _set(f"{SEND_QUEUE_EVENT}/ScalingConfig", _DELETE), "MaximumConcurrency"),
+    ("concurrency", _set(f"{R}/{RECEIVER}/Properties/ReservedConcurrentExecutions", _DELETE), "Reserved"),
+    ("concurrency", _set(f"{R}/WebhookApi/Properties/DefaultRouteSettings", _DELETE), "throttle"),
+    ("concurrency", _set(f"{R}/WebhookApi/Properties/AccessLogSettings", _DELETE), "access log"),
+    ("concurrency", _set(f"{R}/WebhookApi/Properties/AccessLogSettings/Format",
+                         '{"status":"$context.status","ua":"$request.header.user-agent"}'), "headers"),
     ("table", _set(f"{R}/IdempotencyTable/Properties/KeySchema/0/AttributeName", "pk"), "not id (HASH)"),
     ("table", _set(f"{R}/IdempotencyTable/Properties/TimeToLiveSpecification/AttributeName", "ttl"), "TTL"),
     ("table", _set(f"{RECV_ENV}/IDEMPOTENCY_TABLE", {"Ref": "EventsQueue"}), "does not name a DynamoDB"),
@@ -579,6 +705,8 @@ MISTAKES = [
     ("layers", _set(f"{R}/{LAYER}/Properties/ContentUri", "layers/"), "ContentUri"),
     ("layers", _set(f"Parameters/{POWERTOOLS_PARAMETER}/Default",
                     "/aws/service/powertools/python/x86_64/python3.13/latest"), "SSM parameter"),
+    ("layers", _set(f"Parameters/{POWERTOOLS_PARAMETER}/Default", POWERTOOLS_SSM_PREFIX + "latest"), "not pinned"),
+    ("layers", _set(f"Parameters/{POWERTOOLS_PARAMETER}/Default", POWERTOOLS_SSM_PREFIX + "3.10.0"), "not pinned"),
     ("api", _set(f"{R}/{RECEIVER}/Properties/Events/ShopifyWebhook/Properties/Path", "/webhooks"), "HttpApi route"),
     ("api", _set(f"{R}/{RECEIVER}/Properties/Events/ShopifyWebhook/Properties/PayloadFormatVersion", "1.0"),
      "payload format 2.0"),
@@ -590,8 +718,8 @@ MISTAKES = [
                      {"Fn::Sub": "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"}), "webhook URL"),
     ("iam", _set(f"{R}/{RECEIVER}/Properties/Policies/1/Statement/0/Action", "dynamodb:*"), "action 'dynamodb:*'"),
     ("iam", _set(f"{R}/{RECEIVER}/Properties/Policies/1/Statement/0/Resource", "*"), "resource '*'"),
-    ("iam", _set(f"{R}/{SENDER}/Properties/Policies/1/Statement/0/Action", ["sqs:SendMessage", "*"]), "action '*'"),
-    ("iam", _set(f"{R}/{SENDER}/Properties/Policies/1/Statement/0/Resource",
+    ("iam", _set(f"{R}/{SENDER}/Properties/Policies/2/Statement/0/Action", ["sqs:SendMessage", "*"]), "action '*'"),
+    ("iam", _set(f"{R}/{SENDER}/Properties/Policies/2/Statement/0/Resource",
                  {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"}),
      "resource"),
     ("iam", _set(f"{R}/{SENDER}/Properties/Policies/0", "AmazonSQSFullAccess"), "managed policy"),
@@ -698,19 +826,23 @@ def f(env):
 
 
 # --------------------------------------------------------------------------------------------
-# The webhook id: idempotency key and Logger correlation id read the header the HTTP API delivers.
+# Deduplication and the Logger's correlation id: keyed on what the signature covers, and set
+# only once it checked out (the webhook id header is not signed).
 
 
 def _events() -> list[tuple[str, dict]]:
+    from tiktok_relay.local.harness import LOCAL_WEBHOOK_SECRET
+
     generated = [
-        ("generated", shopify_event("orders/paid", b'{"id": 1}', "secret",
+        ("generated", shopify_event("orders/paid", b'{"id": 1}', LOCAL_WEBHOOK_SECRET,
                                     webhook_id="b2c5e1a4-0000-4000-8000-00000000abcd")),
-        ("generated-base64", shopify_event("carts/update", b'{"id": 2}', None, base64_body=True)),
+        ("generated-base64", shopify_event("carts/update", b'{"id": 2}', LOCAL_WEBHOOK_SECRET, base64_body=True)),
     ]
     return generated + [(path.name, json.loads(path.read_text())) for path in EVENT_FILES]
 
 
 EVENTS = _events()
+UNSIGNED = {"negative_bad_signature.json"}  # every other event is signed with the local secret
 
 
 def webhook_id_of(event: dict) -> str:
@@ -718,22 +850,37 @@ def webhook_id_of(event: dict) -> str:
     return value
 
 
-def test_the_key_path_names_the_lower_case_header():
-    quoted = re.findall(r'"([^"]+)"', IDEMPOTENCY_KEY_PATH)
-    assert quoted == [WEBHOOK_ID_HEADER] and WEBHOOK_ID_HEADER == WEBHOOK_ID_HEADER.lower()
-    jmespath.compile(IDEMPOTENCY_KEY_PATH)
-    # A REST API (v1) event keeps Shopify's spelling and would give no key: the HTTP API it is.
-    assert jmespath.search(IDEMPOTENCY_KEY_PATH, {"headers": {"X-Shopify-Webhook-Id": "1"}}) is None
+def _delivery(event: dict, **changes):
+    from tiktok_relay.pipeline.ports import Delivery
+    from tiktok_relay.pipeline.receive import raw_body_from_apigw
+
+    headers = event["headers"]
+    delivery = Delivery(webhook_id=webhook_id_of(event), topic=headers["x-shopify-topic"].lower(),
+                        shop=headers["x-shopify-shop-domain"].lower(),
+                        body=raw_body_from_apigw(event["body"], event["isBase64Encoded"]))
+    return dataclasses.replace(delivery, **changes)
 
 
 @pytest.mark.parametrize(("name", "event"), EVENTS, ids=[name for name, _ in EVENTS])
-def test_the_idempotency_key_is_the_webhook_id(name, event):
+def test_the_idempotency_key_is_the_signed_topic_shop_and_body(name, event):
+    from tiktok_relay.pipeline.receive import idempotency_data
+
     assert event.get("version") == "2.0", f"{name} is not an HTTP API (payload v2) event"
-    assert all(key == key.lower() for key in event["headers"]), f"{name} has header names in capitals"
-    assert jmespath.search(IDEMPOTENCY_KEY_PATH, event) == webhook_id_of(event)
+    jmespath.compile(IDEMPOTENCY_KEY_PATH)
+    delivery = _delivery(event)
+
+    def key(**changes) -> str:
+        found = jmespath.search(IDEMPOTENCY_KEY_PATH, idempotency_data("shopify", _delivery(event, **changes)))
+        assert isinstance(found, str) and re.fullmatch(r"[0-9a-f]{64}", found)
+        return found
+
+    # A fresh (unsigned) webhook id is the same delivery; another topic, shop or body is not.
+    assert key() == key(webhook_id=str(uuid.uuid4())) == key(webhook_id="x" * 128)
+    assert len({key(), key(topic="carts/update" if delivery.topic != "carts/update" else "orders/paid"),
+                key(shop="another-shop.myshopify.com"), key(body=delivery.body + b" ")}) == 4
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def receiver_module(_loaded_template):
     """The module whose lambda_handler the template's receiver entry point hands to Lambda."""
     path, attribute = handler_path(_loaded_template, RECEIVER)
@@ -753,28 +900,140 @@ def test_the_entry_points_hand_lambda_the_packaged_handlers(_loaded_template, fn
 
 
 @pytest.mark.parametrize(("name", "event"), EVENTS, ids=[name for name, _ in EVENTS])
-def test_the_receiver_logs_the_webhook_id_as_correlation_id(receiver_module, monkeypatch, name, event):
+def test_the_correlation_id_is_the_webhook_id_only_once_the_signature_checks_out(receiver_module, name, event):
+    import io
+
     from aws_lambda_powertools.metrics.provider import cold_start
 
+    from tiktok_relay.local.harness import LOCAL_WEBHOOK_SECRET
     from tiktok_relay.local.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.memory import MemoryIdempotencyStore, MemoryQueue
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
+    from tiktok_relay.sources.shopify.settings import ShopifySettings
 
-    seen = []
-
-    class Recorder:  # stands in for the resolver: what is the correlation id while handling?
-        def resolve(self, event, context):
-            seen.append(receiver_module.logger.get_correlation_id())
-            return {"statusCode": 200, "body": ""}
-
-    monkeypatch.setattr(receiver_module, "app", Recorder())
+    source = ShopifySource(secrets=StaticSecret(LOCAL_WEBHOOK_SECRET), settings=ShopifySettings(), pixel_id="CPIXEL")
+    runtime.install(receiver=Receiver(source=source, queue=MemoryQueue(), idempotency_store=MemoryIdempotencyStore()))
+    handler = receiver_module.logger.registered_handler
+    stream, handler.stream = handler.stream, io.StringIO()
     was_cold = cold_start.is_cold_start
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "No application metrics to publish"
             receiver_module.lambda_handler(event, FakeLambdaContext(function_name="receiver"))
+        correlation_id = receiver_module.logger.get_correlation_id()
+        lines = [json.loads(line) for line in handler.stream.getvalue().splitlines() if line.startswith("{")]
     finally:
+        handler.stream = stream
         cold_start.is_cold_start = was_cold
         receiver_module.logger.set_correlation_id(None)
-    assert seen == [webhook_id_of(event)]
+        runtime.install()
+    headers = event["headers"]
+    if name in UNSIGNED:
+        # Refused before verification: no header value anywhere, only lengths and short hashes.
+        assert correlation_id is None
+        [line] = [line for line in lines if line.get("message") == "delivery not accepted"]
+        assert line["status"] == 401 and "correlation_id" not in line and "shop" not in line
+        assert set(line["unverified_headers"]) == {WEBHOOK_ID_HEADER, "x-shopify-topic", "x-shopify-shop-domain"}
+        assert all(re.fullmatch(r"[0-9]+ chars, sha256 [0-9a-f]{8}", v) for v in line["unverified_headers"].values())
+        text = json.dumps(lines)
+        for header in (WEBHOOK_ID_HEADER, "x-shopify-topic", "x-shopify-shop-domain"):
+            assert headers[header] not in text
+    else:
+        assert correlation_id == webhook_id_of(event)
+        assert lines and all(line.get("correlation_id") == webhook_id_of(event) for line in lines if "level" in line)
+        assert all(line.get("shop") == headers["x-shopify-shop-domain"] for line in lines if "level" in line)
+
+
+def test_the_powertools_pin_is_the_release_the_tests_run_against(template):
+    import tomllib
+
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    [pin] = [line for line in dev if line.replace(" ", "").startswith("aws-lambda-powertools==")]
+    assert pin.split("==")[1] == POWERTOOLS_VERSION
+    assert template["Parameters"][POWERTOOLS_PARAMETER]["Default"] == POWERTOOLS_SSM_PREFIX + POWERTOOLS_VERSION
+
+
+BASE_URLS = {
+    "https://business-api.tiktok.com/open_api": True,
+    "https://proxy.example.com/tiktok": True,
+    "http://127.0.0.1:8765/open_api": True,
+    "http://localhost:8765/open_api": True,
+    "http://localhost": True,
+    "http://[::1]:9000/open_api": True,
+    "http://business-api.tiktok.com/open_api": False,
+    "http://localhost.attacker.example/open_api": False,
+    "http://127.0.0.1.nip.io/open_api": False,
+    "ftp://business-api.tiktok.com/": False,
+    "business-api.tiktok.com/open_api": False,
+}
+
+
+@pytest.mark.parametrize(("url", "allowed"), BASE_URLS.items())
+def test_the_api_base_url_is_https_except_a_local_test_double(template, url, allowed):
+    from tiktok_relay.config import base_url_from_env
+    from tiktok_relay.errors import ConfigurationError
+
+    pattern = template["Parameters"]["TikTokApiBaseUrl"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, url)) is allowed  # CloudFormation matches the whole value
+    try:  # the library applies the same rule to TIKTOK_API_BASE_URL
+        base_url_from_env({"TIKTOK_API_BASE_URL": url}, "https://unused.example")
+        accepted = True
+    except ConfigurationError:
+        accepted = False
+    assert accepted is allowed
+
+
+def test_the_receiver_alarms_read_the_metrics_the_receiver_writes(template, receiver_module, monkeypatch):
+    """The alarms on the receiver's own answers read EMF metrics: their names, namespace and
+    dimension names must be exactly what the handler writes (an alarm on a dimension set nobody
+    writes stays silent forever). The handler is run for each paged reason and a queued delivery."""
+    import io
+
+    from tiktok_relay.local.harness import LOCAL_WEBHOOK_SECRET
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.memory import MemoryIdempotencyStore, MemoryQueue
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
+    from tiktok_relay.sources.shopify.settings import ShopifySettings
+
+    class BrokenQueue(MemoryQueue):
+        def send(self, body, attributes):
+            raise RuntimeError("a bug")
+
+    down = MemoryQueue()
+    down.available = False
+    queues = {"queued": MemoryQueue(), "unavailable": down, "internal_error": BrokenQueue()}
+    written: dict[str, set] = {}
+    event = json.loads((ROOT / "events" / "shopify" / "orders_paid.json").read_text())
+    monkeypatch.setattr(receiver_module.metrics, "namespace", "TikTokRelayTemplateCheck")
+    for case in (*queues, "misconfigured"):
+        secret = "" if case == "misconfigured" else LOCAL_WEBHOOK_SECRET  # no secret: misconfigured
+        source = ShopifySource(secrets=StaticSecret(secret), settings=ShopifySettings(), pixel_id="CPIXEL")
+        runtime.install(receiver=Receiver(source=source, queue=queues.get(case, MemoryQueue()),
+                                          idempotency_store=MemoryIdempotencyStore()))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            receiver_module.lambda_handler(event, FakeLambdaContext(function_name="receiver"))
+        for line in out.getvalue().splitlines():
+            document = json.loads(line) if line.startswith("{") else {}
+            for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+                for metric in directive["Metrics"]:
+                    for dimensions in directive["Dimensions"]:
+                        key = metric["Name"] if metric["Name"] != "WebhooksRejected" else f"WebhooksRejected:{document['reason']}"
+                        written.setdefault(key, set()).add(tuple(sorted(dimensions)))
+    runtime.install()
+    for reason in PAGED_REASONS:
+        assert written[f"WebhooksRejected:{reason}"] == {("reason", "service")}, written
+    assert written["WebhooksReceived"] == written["EventsEnqueued"] == {("service",)}
+    read = {(stat["MetricName"], tuple(sorted(stat["Dimensions"]))) for alarm in
+            resources(template, "AWS::CloudWatch::Alarm").values() for stat in _metric_stats(alarm)
+            if stat["Namespace"] == global_function(template)["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]}
+    assert read == {("WebhooksRejected", ("reason", "service")), ("WebhooksReceived", ("service",)),
+                    ("EventsEnqueued", ("service",))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -837,7 +1096,8 @@ def test_generated_roles_are_least_privilege(transformed):
     assert {a for a, _ in _allowed(sender)} == {"sqs:SendMessage*", "secretsmanager:GetSecretValue"}
     # Each sends to its own queue only; each reads its own secret only.
     assert {_queue_of(r) for a, r in _allowed(receiver) if a.startswith("sqs:")} == {"EventsQueue"}
-    assert {_queue_of(r) for a, r in _allowed(sender) if a.startswith("sqs:")} == {"DeadLetterQueue"}
+    # The sender writes dead letters, and the undelivered rest of a partly delivered message.
+    assert {_queue_of(r) for a, r in _allowed(sender) if a.startswith("sqs:")} == {"DeadLetterQueue", "EventsQueue"}
     assert {r["Fn::Sub"].rsplit(":secret:", 1)[1] for a, r in _allowed(receiver) if a.startswith("secretsmanager")} \
         == {"${ShopifyWebhookSecretName}-??????"}
     assert {r["Fn::Sub"].rsplit(":secret:", 1)[1] for a, r in _allowed(sender) if a.startswith("secretsmanager")} \
