@@ -1,7 +1,7 @@
 """Faults, with nothing lost (issue §2) and privacy across them (issue §3).
 
 The local pipeline test replays a few hundred signed Shopify deliveries (with webhook
-re-deliveries and business duplicates mixed in) through the real receiver and sender handler
+re-deliveries, replayed bodies and a business duplicate mixed in) through the real receiver and sender handler
 modules, an in-memory queue with SQS receive counts and redelivery, and the fake TikTok
 failing about a third of its requests in every way it knows, plus one poisoned event. Then
 it checks that every good event reached TikTok exactly as often as it was enqueued, that the

@@ -8,7 +8,8 @@ token appears in logs, metrics, responses, queue messages, idempotency records, 
 or the messages and reprs of exceptions the library raises for the corpus's values.
 
 Most cases run against in-memory ports (the same handler code; fast); a handful run against
-moto's SQS, DynamoDB and Secrets Manager for realism.
+moto's SQS, DynamoDB and Secrets Manager for realism. A property-based test adds that any JSON
+document under a valid signature gets a non-5xx answer.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.fixtures.hostile_corpus import (
     CASES,
@@ -279,6 +283,53 @@ def seen_in_memory(case: Case, receiver_app, relay: Relay, observed) -> Seen:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_hostile_delivery(case, receiver_app, relay, observed):
     check_delivery(case, seen_in_memory(case, receiver_app, relay, observed))
+
+
+# --- any JSON under a valid signature: never a 5xx ------------------------------------------------------
+
+_json_leaf = (st.none() | st.booleans() | st.integers() | st.integers(min_value=10**18, max_value=10**4300 - 1)
+              | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30)
+              | st.sampled_from(["", "1e308", "-0", "NaN", "2024-05-02T10:15:31+01:00", "gid://shopify/Order/1",
+                                 "ＡＢ＠ｃｄ．ｃｏｍ", "%2540", "&#64;", "\ud800"]))
+json_documents = st.recursive(_json_leaf, lambda children: st.lists(children, max_size=5)
+                              | st.dictionaries(st.text(max_size=15), children, max_size=6), max_leaves=30)
+ORDER_KEYS = sorted(order())
+TOPICS = ["orders/paid", "orders/create", "checkouts/create", "checkouts/update", "carts/create", "carts/update",
+          "customers/create", "refunds/create", "ORDERS_PAID", "products/update"]
+
+
+def _signed_json(topic: str, payload: Any) -> dict:
+    from tests.fixtures.hostile_corpus import delivery
+
+    return delivery(topic, body=_json_bytes(payload))(WEBHOOK_SECRET)
+
+
+def _json_bytes(payload: Any) -> bytes:
+    try:
+        return json.dumps(payload).encode("utf-8", "surrogatepass")
+    except (ValueError, OverflowError):
+        return b"{}"
+
+
+@hsettings(max_examples=250, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(topic=st.sampled_from(TOPICS),
+       payload=json_documents | st.fixed_dictionaries({}, optional={key: json_documents for key in ORDER_KEYS}),
+       on_an_order=st.booleans())
+@example(topic="checkouts/create", on_an_order=False,
+         payload={"token": "t1", "line_items": [{"quantity": int("9" * 4300), "variant_id": 1},
+                                                {"quantity": int("9" * 4300), "variant_id": 2}]})
+@example(topic="orders/paid", on_an_order=True, payload={"total_price": 10**4300 - 1, "line_items": [{"price": 1e308}]})
+def test_any_json_under_a_valid_signature_gets_a_non_5xx_answer(receiver_app, relay, topic, payload, on_an_order):
+    """Whatever a signed body holds (any JSON document, or a realistic order with any of its
+    fields replaced by any JSON), the answer is 2xx or 4xx: a 5xx makes Shopify retry it for 4
+    hours and then delete the subscription. (Idempotency keeps earlier examples: a repeat is a
+    200 duplicate, which is fine too.)"""
+    if on_an_order and isinstance(payload, dict):
+        payload = {**order(), **payload}
+    response = deliver(receiver_app, _signed_json(topic, payload))
+    assert response["statusCode"] < 500, (response["statusCode"], response["body"])
+    assert json.loads(response["body"])["status"] in ("queued", "ignored", "duplicate", "rejected")
 
 
 # --- a few of them against moto (SQS's own size limit, DynamoDB idempotency, Secrets Manager) -----

@@ -5,36 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 
 from tests.support import event_file
-from tests.support.aws import PIXEL_ID
-
-
-def record(message_id: str, request: dict, *, webhook_id: str = "wh-1", receive_count: int = 1) -> dict:
-    body = {"v": 1, "source": "shopify", "webhook_id": webhook_id, "shop": "demo.myshopify.com",
-            "topic": "orders/paid", "request": request}
-    return {"messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": json.dumps(body),
-            "attributes": {"ApproximateReceiveCount": str(receive_count)}, "messageAttributes": {},
-            "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:q",
-            "awsRegion": "us-east-1"}
-
-
-# An hour ago: well inside TIKTOK_MAX_EVENT_AGE (48 h), so these events are sent, not dead-lettered as stale.
-RECENT = int(time.time()) - 3600
-
-
-def purchase(event_id: str, value: float = 10.0, *, event_time: int = RECENT) -> dict:
-    return {"event": "Purchase", "event_time": event_time, "event_id": event_id,
-            "user": {"email": ["e814ff3dc480a94c7ce9334062ec4733c75a002f4bcec0197f62ffea64059e2f"]},
-            "properties": {"currency": "GBP", "value": value, "order_id": event_id}}
-
-
-def request_of(*events: dict, test_event_code: str | None = None) -> dict:
-    body = {"event_source": "web", "event_source_id": PIXEL_ID, "data": list(events)}
-    if test_event_code:
-        body["test_event_code"] = test_event_code
-    return body
+from tests.support.aws import PIXEL_ID, purchase, record, request_of
 
 
 def run(app, records):

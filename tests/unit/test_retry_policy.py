@@ -54,3 +54,42 @@ def test_client_refuses_an_empty_token(token):
 def test_client_url_is_built_from_base_and_version():
     assert TikTokClient("t", base_url="http://127.0.0.1:1/open_api/", api_version="/v1.3/").url == \
         "http://127.0.0.1:1/open_api/v1.3/event/track/"
+
+
+# --- next_delay: the one retry decision (Retry-After, attempts, deadline) ----------------------------------------
+
+
+def test_next_delay_backs_off_until_the_attempts_are_used_up():
+    policy = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0)
+    assert [policy.next_delay(n, UpperBound()) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, None]
+
+
+@pytest.mark.parametrize(("retry_after", "pause"), [(0.0, 0.0), (2.0, 2.0), (8.0, 8.0), (8.01, None), (30.0, None)])
+def test_retry_after_replaces_the_backoff_or_stops_when_longer_than_the_policy_allows(retry_after, pause):
+    """A server that asks for 30 s is not retried in 0.5 s: retrying sooner only burns requests;
+    the caller reports failed-retryable and SQS redelivers later."""
+    policy = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=8.0)
+    assert policy.next_delay(1, UpperBound(), retry_after=retry_after) == pause
+
+
+def test_no_pause_ends_at_or_after_the_deadline():
+    policy = RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=100.0, jitter=False)
+    assert policy.next_delay(1, deadline=100.0, now=98.0) == 1.0
+    assert policy.next_delay(2, deadline=100.0, now=98.0) is None  # 2 s would end at the deadline
+    assert policy.next_delay(1, retry_after=3.0, deadline=100.0, now=98.0) is None
+    assert policy.next_delay(1, deadline=100.0, now=100.5) is None
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("30", 30.0), (" 2.5 ", 2.5), ("0", 0.0), ("-5", 0.0),
+    ("Wed, 21 Oct 2026 07:28:30 GMT", 30.0),  # an HTTP date 30 s after `now`
+    ("Wed, 21 Oct 2026 07:27:00 GMT", 0.0),  # in the past: retry now
+    (None, None), ("", None), ("soon", None), ("inf", None), ("nan", None), ("Wed, 21 Oct 2026 07:28:30", None),
+])
+def test_parse_retry_after(header, seconds):
+    from email.utils import parsedate_to_datetime
+
+    from tiktok_relay.retry import parse_retry_after
+
+    now = parsedate_to_datetime("Wed, 21 Oct 2026 07:28:00 GMT").timestamp()
+    assert parse_retry_after(header, now=now) == seconds

@@ -103,3 +103,62 @@ def test_invalid_phone_region_is_a_configuration_error_naming_the_variable(value
     for load in (TikTokSettings.from_env, ShopifySettings.from_env):
         with pytest.raises(ConfigurationError, match="TIKTOK_PHONE_REGION"):
             load({"TIKTOK_PHONE_REGION": value})
+
+
+# --- secrets and tokens with characters no header or HMAC key should hold ----------------------------------------
+
+BAD_SECRETS = {
+    "a line break": f"{TOKEN}\nX-Injected: yes",
+    "a carriage return": f"{TOKEN}\rX",
+    "a tab": f"{TOKEN}\tmore",
+    "a NUL": f"{TOKEN}\x00",
+    "a smart quote (not Latin-1)": f"\u201c{TOKEN}\u201d",
+    "a non-breaking space": f"{TOKEN}\u00a0X",  # inside: surrounding whitespace is trimmed
+    "an accented letter": f"{TOKEN}é",
+}
+
+
+@pytest.mark.parametrize("value", BAD_SECRETS.values(), ids=BAD_SECRETS.keys())
+def test_a_bad_character_in_a_secret_is_a_configuration_error_naming_the_variable_never_the_value(value):
+    import traceback
+
+    from tiktok_relay.config import checked_secret
+    from tiktok_relay.pipeline.runtime import StaticSecret
+
+    attempts = {
+        "TIKTOK_ACCESS_TOKEN": lambda: TikTokSettings.from_env({"TIKTOK_ACCESS_TOKEN": value}),
+        "the TikTok access token (TIKTOK_ACCESS_TOKEN)": lambda: TikTokClient(value),
+        "SHOPIFY_WEBHOOK_SECRET": lambda: StaticSecret(value, "SHOPIFY_WEBHOOK_SECRET"),
+        "MY_SECRET": lambda: checked_secret(value, "MY_SECRET"),
+    }
+    for variable, attempt in attempts.items():
+        with pytest.raises(ConfigurationError) as caught:
+            attempt()
+        text = str(caught.value) + "".join(traceback.format_exception(caught.value))
+        assert variable in str(caught.value)
+        assert TOKEN not in text and value not in text  # the traceback, chained exceptions included
+
+
+@pytest.mark.parametrize("value", [TOKEN, "abc def", "a,b", "!#$%&'()*+-./:;<=>?@[]^_`{|}~"])
+def test_printable_ascii_secrets_are_accepted(value):
+    from tiktok_relay.config import checked_secret
+
+    assert checked_secret(value, "X") == value
+    assert TikTokClient(value) is not None
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, 172800.0), ("172800", 172800.0), ("48h", 172800.0),
+                                                ("2d", 172800.0), ("90m", 5400.0), ("30s", 30.0), ("1.5h", 5400.0),
+                                                ("48 H", 172800.0)])
+def test_max_event_age(value, seconds):
+    from tiktok_relay.config import max_event_age_from_env
+
+    assert max_event_age_from_env({} if value is None else {"TIKTOK_MAX_EVENT_AGE": value}) == seconds
+
+
+@pytest.mark.parametrize("value", ["0", "-1h", "48x", "two days", "h"])
+def test_bad_max_event_age_names_the_variable(value):
+    from tiktok_relay.config import max_event_age_from_env
+
+    with pytest.raises(ConfigurationError, match="TIKTOK_MAX_EVENT_AGE"):
+        max_event_age_from_env({"TIKTOK_MAX_EVENT_AGE": value})

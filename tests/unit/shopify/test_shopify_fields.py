@@ -611,3 +611,130 @@ def test_urls_are_truncated_and_junk_is_dropped():
 def test_bad_shop_domain_does_not_build_a_url():
     result = run("orders/paid", order(order_status_url=None), shop="evil.com/x?")
     assert "url" not in result.events[0].wire().get("page", {})
+
+
+# --- disguised emails in clear-text fields (sent unhashed) ----------------------------------------------
+
+
+DISGUISED = {
+    "fullwidth @": "ada.lovelace\uff20example.com",
+    "small @": "ada.lovelace\ufe6bexample.com",
+    "percent-encoded twice": "ada.lovelace%2540example.com",
+    "HTML entity": "ada.lovelace&#64;example.com",
+    "named HTML entity": "ada.lovelace&commat;example.com",
+    "spelled out": "ada.lovelace(at)example(dot)com",
+    "spelled out, bracketed": "ada.lovelace [at] example.com",
+}
+
+
+@pytest.mark.parametrize("address", DISGUISED.values(), ids=DISGUISED.keys())
+@pytest.mark.parametrize(("where", "changes"), [
+    ("page.url", lambda a: {"landing_site": f"/u/{a}/welcome", "order_status_url": None}),
+    ("referring_site", lambda a: {"referring_site": f"https://mail.example/{a}"}),
+    ("client_details.user_agent", lambda a: {"client_details": {"browser_ip": "203.0.113.7",
+                                                               "user_agent": f"Mozilla/5.0 ({a})"}}),
+    ("note_attributes.ttclid", lambda a: {"note_attributes": [{"name": "ttclid", "value": a}]}),
+    ("note_attributes._ttp", lambda a: {"note_attributes": [{"name": "_ttp", "value": a}]}),
+    ("landing_site ttclid", lambda a: {"landing_site": f"/p?ttclid={a}", "note_attributes": []}),
+])
+def test_a_disguised_email_never_leaves_in_a_clear_text_field(address, where, changes):
+    result = run("orders/paid", order(**changes(address)))
+    wire = json.dumps(result.events[0].wire())
+    assert "lovelace" not in wire.lower()  # not the address, nor its local part
+    # The field is dropped with a warning naming it (a spelled-out address with spaces is
+    # dropped for its spaces; the landing ttclid goes with the landing URL it came in).
+    named = "page.url" if where == "landing_site ttclid" else where
+    assert any(w.startswith(named) and "dropped" in w for w in result.warnings), result.warnings
+
+
+@pytest.mark.parametrize("field", ["title", "vendor"])
+@pytest.mark.parametrize("address", [*DISGUISED.values(), "ada.lovelace@example.com"])
+def test_line_item_titles_and_vendors_with_an_email_are_dropped(field, address):
+    payload = order()
+    payload["line_items"][0][field] = f"Engraved mug for {address}"
+    payload["line_items"][0]["name"] = "Engraved mug"  # the title's fallback
+    result = run("orders/paid", payload)
+    [first, *rest] = result.events[0].wire()["properties"]["contents"]
+    assert "lovelace" not in json.dumps(result.events[0].wire()).lower()
+    assert ("content_name" if field == "title" else "brand") not in first
+    assert first["content_id"]  # the item itself is still sent
+    assert all(("content_name" in item) for item in rest)
+    assert any(w.startswith(f"line_items[].{field} dropped: it contains what looks like an email address")
+               for w in result.warnings), result.warnings
+
+
+@pytest.mark.parametrize("text", ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)",
+                                  "Tea set (blue) & saucers - 100% porcelain", "E.C.P.abc123", "Caf\u00e9 at home.com"])
+def test_ordinary_clear_text_is_not_taken_for_an_email(text):
+    from tiktok_relay.sources.common.privacy import has_email
+
+    assert not has_email(text)
+
+
+# --- a body that does not fit its topic ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", ["checkouts/create", "checkouts/update", "carts/create", "carts/update"])
+def test_an_order_body_under_a_checkout_or_cart_topic_sends_nothing(topic):
+    """HMAC covers the body only: a captured order body replayed under another topic would make
+    InitiateCheckout or AddToCart events with new event_ids, which TikTok does not deduplicate."""
+    result = run(topic, order())
+    assert result.events == []
+    assert result.reason.startswith("the body is a Shopify order payload (it has admin_graphql_api_id)")
+    assert_no_pii(result.reason)
+    without_gid = run(topic, order(admin_graphql_api_id=None))
+    assert without_gid.events == [] and "it has financial_status" in without_gid.reason
+
+
+@pytest.mark.parametrize(("topic", "fixture", "kind"), [
+    ("orders/paid", "shopify_checkouts_create.json", "checkout"),
+    ("orders/paid", "shopify_customers_create.json", "customer"),
+    ("orders/paid", "shopify_refunds_create.json", "refund"),
+    ("customers/create", "order_paid_gb_10_items.json", "order"),
+    ("checkouts/update", "shopify_customers_create.json", "customer"),
+])
+def test_other_bodies_under_the_wrong_topic_send_nothing(topic, fixture, kind):
+    result = run(topic, load(fixture))
+    assert result.events == [] and result.reason.startswith(f"the body is a Shopify {kind} payload")
+
+
+@pytest.mark.parametrize(("topic", "fixture"), [("orders/paid", "order_paid_gb_10_items.json"),
+                                                ("orders/create", "shopify_orders_create.json"),
+                                                ("checkouts/create", "shopify_checkouts_create.json"),
+                                                ("carts/update", "shopify_carts_create.json"),
+                                                ("customers/create", "shopify_customers_create.json")])
+def test_bodies_that_fit_their_topic_are_not_refused_for_their_shape(topic, fixture):
+    result = run(topic, load(fixture), topic_events="orders/create=Purchase")
+    assert result.reason is None or "the body is a Shopify" not in result.reason
+
+
+# --- numbers beyond what TikTok accepts: dropped or clamped, with a warning, never a 5xx ------------------
+
+
+def test_two_4300_digit_quantities_never_make_an_unwritable_num_items():
+    from tests.support.shopify import SHOPIFY_FIXTURES
+
+    payload = json.loads((SHOPIFY_FIXTURES / "shopify_checkouts_create.json").read_text())
+    for line in payload["line_items"][:2]:
+        line["quantity"] = int("9" * 4300)  # the most digits Python parses from JSON
+    result = run("checkouts/create", payload)
+    wire = result.events[0].wire()
+    json.dumps(wire)  # writable
+    assert all(item.get("quantity", 0) < 2**31 for item in wire["properties"]["contents"])
+    assert wire["properties"].get("num_items", 0) < 2**31
+    assert any("line_items[].quantity ignored: not a whole number from 0 to 2147483647" in w for w in result.warnings)
+
+
+def test_num_items_is_clamped_when_the_quantities_add_up_beyond_a_32_bit_count():
+    payload = load("shopify_checkouts_create.json")
+    payload["line_items"] = [{**payload["line_items"][0], "quantity": 2**31 - 1} for _ in range(3)]
+    result = run("checkouts/create", payload)
+    assert result.events[0].wire()["properties"]["num_items"] == 2**31 - 1
+    assert "properties.num_items clamped to 2147483647: the line items' quantities add up to more" in result.warnings
+
+
+@pytest.mark.parametrize("total", ["1e16", "10000000000000001", 1e300])
+def test_a_value_beyond_what_tiktok_accepts_is_left_out_with_a_warning(total):
+    result = run("orders/paid", order(total_price=total))
+    assert "value" not in result.events[0].wire()["properties"]
+    assert any("total_price beyond what TikTok accepts" in w for w in result.warnings), result.warnings

@@ -123,8 +123,12 @@ class QueueSender:
                                           deadline=send_deadline)
         report.requests_sent = result.requests_sent
         report.tiktok_latencies = result.latencies
+        # Did this batch settle anything? Then records it only did not reach in time may be
+        # requeued (their receive count starts afresh) without risking an endless loop.
+        progress = any(item.stale for item in parsed) or any(
+            o.status is Status.DELIVERED or o.is_data_error for o in result.outcomes)
         for item in parsed:
-            self._settle(report, item, result.outcomes[item.first: item.first + len(item.fresh)], deadline)
+            self._settle(report, item, result.outcomes[item.first: item.first + len(item.fresh)], deadline, progress)
         if self._on_report is not None:
             self._on_report(report)
         return report
@@ -155,13 +159,12 @@ class QueueSender:
         return fresh, [e for e in events if e.get("event_time", oldest) < oldest]
 
     def _settle(self, report: BatchReport, item: _Parsed, outcomes: Sequence[EventOutcome],
-                deadline: float | None) -> None:
+                deadline: float | None, batch_progress: bool) -> None:
         """Count and store what happened to one record's events; then acknowledge it, requeue
         its undelivered events, or have it retried."""
-        settled = stored = True  # every event delivered or stored; every store write made
-        if item.stale:
-            stored &= self._dead_letter_stale(report, item, deadline)
+        stored = self._dead_letter_stale(report, item, deadline) if item.stale else True
         failed: list[dict[str, Any]] = []
+        unsent = 0  # of the failed: not sent at all, the deadline came first
         for outcome in outcomes:
             event = item.fresh[outcome.index - item.first]
             if outcome.status is Status.DELIVERED:
@@ -173,18 +176,28 @@ class QueueSender:
                 # Transient failure, out of time, or TikTok refused the token or account (fixable
                 # by the operator): redelivered; after maxReceiveCount SQS dead-letters the record.
                 report.failed += 1
-                settled = False
                 failed.append(event)
+                unsent += not outcome.attempted
                 report.problems.append(
                     f"event {outcome.event_id} of webhook {item.delivery.webhook_id} not delivered "
                     f"({outcome.status.value}): {outcome.code} {outcome.message}"
                 )
-        if settled or not stored:
-            if not stored:
-                report.retry_message_ids.add(item.message_id)
-            return
-        if len(failed) == len(item.fresh) + len(item.stale) or not self._requeue_rest(report, item, failed, deadline):
+        if not stored:
             report.retry_message_ids.add(item.message_id)
+        elif failed and not self._requeued(report, item, failed, unsent, batch_progress, deadline):
+            report.retry_message_ids.add(item.message_id)
+
+    def _requeued(self, report: BatchReport, item: _Parsed, failed: list[dict[str, Any]], unsent: int,
+                  batch_progress: bool, deadline: float | None) -> bool:
+        """Requeue a record's failed events when it made progress itself (some of its events
+        settled), or when they were only not reached in time while the batch made progress: a
+        record must not use up its receives, and reach the DLQ, for lack of time. Each requeue
+        follows settled events, so requeueing ends. Otherwise the record is retried (SQS counts
+        its receives and dead-letters it after maxReceiveCount)."""
+        own_progress = len(failed) < len(item.fresh) + len(item.stale)
+        if not (own_progress or (batch_progress and unsent == len(failed))):
+            return False
+        return self._requeue_rest(report, item, failed, deadline)
 
     def _dead_letter_stale(self, report: BatchReport, item: _Parsed, deadline: float | None) -> bool:
         report.stale += len(item.stale)

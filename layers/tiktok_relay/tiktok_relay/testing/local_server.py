@@ -49,22 +49,25 @@ class ServiceHandler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def send_body_dripping(self, status: int, body: bytes, content_type: str, interval: float,
-                           headers: dict[str, str] | None = None) -> None:
+                           headers: dict[str, str] | None = None) -> int:
         """The status line and headers at once, then the body one byte every `interval` seconds
         (a server that keeps a connection busy without ever finishing its answer). Stops quietly
-        when the client hangs up."""
+        when the client hangs up; returns how many bytes of the body it wrote."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        written = 0
         try:
             for index in range(len(body)):
                 self.wfile.write(body[index:index + 1])
+                written += 1
                 time.sleep(interval)
         except OSError:  # the client gave up (as it should) and closed the connection
             self.close_connection = True
+        return written
 
 
 class LocalServer:

@@ -79,6 +79,20 @@ def without_private_query(url: str, *, keep: frozenset[str]) -> tuple[str, bool]
     return (f"{path}?{'&'.join(kept)}" if kept else path), len(kept) != len(pairs) or bool(fragment)
 
 
+def url_has_email(url: str, *, keep: frozenset[str]) -> bool:
+    """Whether `url` holds an email address anywhere but in the values of query parameters
+    outside `keep` (those are removed before sending). Checked on the URL as it came, fragment
+    and all: an HTML entity's '#' (&#64;) would otherwise cut an address in two, and its local
+    part would stay in the path or in a kept parameter."""
+    base, hash_mark, fragment = url.partition("#")
+    path, question, query = base.partition("?")
+    if question:
+        pairs = [pair if pair.partition("=")[0].lower() in keep else pair.partition("=")[0]
+                 for pair in query.split("&")]
+        base = f"{path}?{'&'.join(pairs)}"
+    return has_email(base + hash_mark + fragment)
+
+
 def scrub_surrogates(text: str) -> str:
     """Lone surrogates (valid in Python str, invalid in UTF-8/JSON) become '?'."""
     if text.isascii():

@@ -14,8 +14,8 @@ from typing import Any
 
 from tiktok_relay.sources.common.privacy import (
     KEPT_QUERY_PARAMETERS,
-    has_email,
     scrub_surrogates,
+    url_has_email,
     without_private_query,
 )
 from tiktok_relay.sources.shopify.settings import ShopifySettings
@@ -77,13 +77,13 @@ def _page_url(payload: Mapping[str, Any], storefront: str | None, warnings: list
             url = status.strip().split("?", 1)[0].split("#", 1)[0]
     if not url:
         return url
+    if url_has_email(url, keep=KEPT_QUERY_PARAMETERS):
+        warnings.append("page.url dropped: it contains what looks like an email address")
+        return None
     url, removed = without_private_query(url, keep=KEPT_QUERY_PARAMETERS)
     if removed:
         warnings.append("page.url: query parameters other than ttclid and utm_* removed (they can hold "
                         "customer data)")
-    if has_email(url):
-        warnings.append("page.url dropped: it contains what looks like an email address")
-        return None
     return url
 
 
@@ -119,7 +119,7 @@ def _referrer(referrer: Any, warnings: list[str]) -> str | None:
     if not _absolute(text):
         warnings.append("referring_site ignored: not an absolute URL")
         return None
-    if has_email(text):
+    if url_has_email(referrer.strip(), keep=frozenset()):
         warnings.append("referring_site dropped: it contains what looks like an email address")
         return None
     return text

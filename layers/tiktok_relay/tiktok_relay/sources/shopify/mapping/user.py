@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from tiktok_relay.sources.common.privacy import attempt, click_id, has_email
+from tiktok_relay.sources.common.privacy import KEPT_QUERY_PARAMETERS, attempt, click_id, has_email, url_has_email
 from tiktok_relay.sources.common.values import as_text, object_field
 from tiktok_relay.sources.shopify.mapping.values import gid_tail, shopify_id
 from tiktok_relay.sources.shopify.settings import ShopifySettings
@@ -398,6 +398,8 @@ def _note_attributes(raw: Any, path: str, warnings: list[str]) -> dict[str, Any]
 def _landing_ttclid(landing: Any) -> Any:
     """The ttclid query parameter of landing_site, if any."""
     if not isinstance(landing, str) or "ttclid" not in landing:
+        return None
+    if url_has_email(landing, keep=KEPT_QUERY_PARAMETERS):  # a split address's local part (&#64;)
         return None
     query = landing.partition("?")[2].partition("#")[0]
     try:
