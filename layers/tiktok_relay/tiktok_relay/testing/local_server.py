@@ -29,13 +29,16 @@ class ServiceHandler(BaseHTTPRequestHandler):
         pass
 
     def send_body(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self._send_head(status, len(body), content_type, headers)
+        self.wfile.write(body)
+
+    def _send_head(self, status: int, length: int, content_type: str, headers: dict[str, str] | None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
 
     def drop_connection(self) -> None:
         """Close the connection without answering."""
@@ -53,12 +56,7 @@ class ServiceHandler(BaseHTTPRequestHandler):
         """The status line and headers at once, then the body one byte every `interval` seconds
         (a server that keeps a connection busy without ever finishing its answer). Stops quietly
         when the client hangs up; returns how many bytes of the body it wrote."""
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
+        self._send_head(status, len(body), content_type, headers)
         written = 0
         try:
             for index in range(len(body)):

@@ -26,8 +26,10 @@ MAX_CLICK_ID = 512  # ttclid / ttp: longer values are dropped (a cut click id ma
 _LOCAL_PART_END = re.compile(r"[^\s@/?&=]\Z")
 _DOMAIN = re.compile(r"[^\s@/?&=]+\.[a-z]{2,}", re.IGNORECASE)
 _SPACE = re.compile(r"\s")
-# ASCII text without any of these cannot hide an '@' (percent-encoded, an HTML entity, "(at)").
-_MAY_HIDE_AN_AT = re.compile(r"[@%&(\[{]")
+# Text (NFKC-folded) without any of these cannot hold an '@', plain or hidden: a percent escape,
+# an HTML entity, a spelled-out "(at)". Checked first because titles, vendors and user agents
+# are checked for every line item of every event: a whole decoding takes ~8 us, this ~0.3 us.
+_MAY_HIDE_AN_AT = re.compile(r"@|%[0-9a-f]{2}|&(?:#|[a-z]+;)|[(\[{]\s*at\s*[)\]}]", re.IGNORECASE)
 # Spelled-out separators: "name (at) example (dot) com", "[at]", "{dot}".
 _SPELLED_AT = re.compile(r"\s*[(\[{]\s*at\s*[)\]}]\s*", re.IGNORECASE)
 _SPELLED_DOT = re.compile(r"\s*[(\[{]\s*dot\s*[)\]}]\s*", re.IGNORECASE)
@@ -40,8 +42,10 @@ def has_email(text: str) -> bool:
     Also found when disguised: percent-encoded (%40, %2540), as an HTML entity (&#64;, &commat;),
     as a look-alike that NFKC folds into '@' (fullwidth U+FF20, small U+FE6B), or spelled out
     ("(at)", "[at]", with "(dot)"). Linear time: only short windows around each '@' are examined."""
-    if text.isascii() and _MAY_HIDE_AN_AT.search(text) is None:
-        return False  # the usual case: a plain title, click id or user agent without '(' at all
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)  # look-alikes of '@', '.', letters
+    if _MAY_HIDE_AN_AT.search(text) is None:
+        return False  # the usual case: a plain title, click id or user agent
     return any(_plain_email(candidate) for candidate in _decodings(text))
 
 
