@@ -283,17 +283,16 @@ def worker_warm(quick: bool) -> dict:
     rounds = 5 if not quick else 1
     out = {"sizes": {}, "iterations": {}}
     serial = 0
+    key = SECRET.encode()
     for size in sizes:
         body = order_body(size)
-        template = signed_event(body, "warm-up")
-        headers = template["headers"]
-        digest = base64.b64decode(headers["x-shopify-hmac-sha256"])
-        key = SECRET.encode()
 
         def fresh_event() -> dict:
+            """A new delivery (another order: the receiver deduplicates on the signed body), made
+            and signed before the clock starts."""
             nonlocal serial
             serial += 1
-            return {**template, "headers": {**headers, "x-shopify-webhook-id": f"bench-{size}-{serial}"}}
+            return signed_event(order_body(size, serial), f"bench-{size}-{serial}")
 
         def call_handler(event):
             response = app.lambda_handler(event, context)
@@ -310,6 +309,7 @@ def worker_warm(quick: bool) -> dict:
 
         def call_floor(event):
             raw = event["body"].encode()
+            digest = base64.b64decode(event["headers"]["x-shopify-hmac-sha256"])
             if not hmac.compare_digest(hmac.new(key, raw, hashlib.sha256).digest(), digest):
                 raise SystemExit("HMAC mismatch")
             json.loads(raw)
@@ -431,26 +431,27 @@ def cold_run(handler: Path, events: list[dict], tmp: Path, env: dict[str, str], 
 def bench_cold_and_memory(args: argparse.Namespace, tmp: Path) -> tuple[dict, dict]:
     runs = 2 if args.quick else 7
     memory_runs = 1 if args.quick else 3
-    body10 = order_body(10)
     body250 = order_body(250)
     with moto_server() as (endpoint, queue_url, sqs):
         env_ours = child_env(AWS_ENDPOINT_URL=endpoint, EVENTS_QUEUE_URL=queue_url, **RECEIVER_TEMPLATE_ENV)
         env_bare = child_env(AWS_ENDPOINT_URL=endpoint, EVENTS_QUEUE_URL=queue_url)
         serial = 0
 
-        def event(body: bytes) -> dict:
+        def event(items: int) -> dict:
+            """A new delivery of an `items`-line order (the receiver deduplicates on the signed
+            body, and moto's table outlives each process)."""
             nonlocal serial
             serial += 1
-            return signed_event(body, f"cold-{os.getpid()}-{serial}")
+            return signed_event(order_body(items, serial), f"cold-{os.getpid()}-{serial}")
 
         sides = {"ours": (RECEIVER_APP, env_ours), "bare": (BARE_APP, env_bare)}
         # Untimed first runs: compile and cache .pyc files, warm the page cache.
         for handler, env in sides.values():
-            cold_run(handler, [event(body10)], tmp, env)
+            cold_run(handler, [event(10)], tmp, env)
         results: dict[str, list[dict]] = {name: [] for name in sides}
         for _ in range(runs):  # alternating, so that a busy machine slows both alike
             for name, (handler, env) in sides.items():
-                results[name].append(cold_run(handler, [event(body10)], tmp, env))
+                results[name].append(cold_run(handler, [event(10)], tmp, env))
         cold = {}
         for name, runs_of in results.items():
             cold[name] = {key: statistics.median(r[key] for r in runs_of)
@@ -465,9 +466,9 @@ def bench_cold_and_memory(args: argparse.Namespace, tmp: Path) -> tuple[dict, di
 
         # Peak memory: a fresh process, one 250-item order as the first delivery (cold), then a
         # second one (warm), the receiver built as in Lambda. RSS and tracemalloc in separate runs.
-        ours = [cold_run(RECEIVER_APP, [event(body250), event(body250)], tmp, env_ours) for _ in range(memory_runs)]
-        bare = [cold_run(BARE_APP, [event(body250), event(body250)], tmp, env_bare) for _ in range(memory_runs)]
-        traced = cold_run(RECEIVER_APP, [event(body250), event(body250)], tmp, env_ours,
+        ours = [cold_run(RECEIVER_APP, [event(250), event(250)], tmp, env_ours) for _ in range(memory_runs)]
+        bare = [cold_run(BARE_APP, [event(250), event(250)], tmp, env_bare) for _ in range(memory_runs)]
+        traced = cold_run(RECEIVER_APP, [event(250), event(250)], tmp, env_ours,
                           python_flags=("-X", "tracemalloc"))
         memory = {
             "max_rss_mb": max(r["max_rss_kib"] for r in ours) / 1024,
@@ -481,7 +482,7 @@ def bench_cold_and_memory(args: argparse.Namespace, tmp: Path) -> tuple[dict, di
             "body_bytes": len(body250),
             "events": json.loads(ours[0]["body"]).get("events"),
         }
-        profile = profile_cold(tmp, event(body10), env_ours) if args.profile else None
+        profile = profile_cold(tmp, event(10), env_ours) if args.profile else None
         queued = int(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
                      ["Attributes"]["ApproximateNumberOfMessages"])
         cold["messages_on_queue"] = queued
@@ -616,8 +617,9 @@ def worker_sender(quick: bool) -> dict:
 
     settings = TikTokSettings(access_token=TOKEN, pixel_id=PIXEL, base_url=base_url,
                               api_version=TikTokSettings.DEFAULT_API_VERSION)
+    # No stale limit: the generated orders are dated 2026-11 and this measures sending them.
     runtime.install(sender=QueueSender(client=runtime.client_factory(settings, StaticSecret(TOKEN)),
-                                       dead_letters=MemoryDeadLetters(), on_report=count))
+                                       dead_letters=MemoryDeadLetters(), max_event_age=None, on_report=count))
     from tiktok_relay.handlers import sender as app
     pool = shared_pool()
 
