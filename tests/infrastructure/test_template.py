@@ -394,9 +394,9 @@ def alarm_problems(template: dict) -> list[str]:
     env = global_function(template).get("Environment", {}).get("Variables", {})
     namespace, service = env.get("POWERTOOLS_METRICS_NAMESPACE"), env.get("POWERTOOLS_SERVICE_NAME")
     for reason in PAGED_REASONS:
-        if not _watching(template, Namespace=namespace, MetricName="WebhooksRejected",
+        if not _watching(template, Namespace=namespace, MetricName="WebhooksFailed",
                          Dimensions={"reason": reason, "service": service}):
-            problems.append(f"no alarm on the receiver's {reason} answers (WebhooksRejected, reason {reason})")
+            problems.append(f"no alarm on the receiver's {reason} answers (WebhooksFailed, reason {reason})")
     for fn in (RECEIVER, SENDER):
         for metric in ("Errors", "Throttles"):
             if not _watching(template, Namespace="AWS/Lambda", MetricName=metric,
@@ -1023,16 +1023,16 @@ def test_the_receiver_alarms_read_the_metrics_the_receiver_writes(template, rece
             for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
                 for metric in directive["Metrics"]:
                     for dimensions in directive["Dimensions"]:
-                        key = metric["Name"] if metric["Name"] != "WebhooksRejected" else f"WebhooksRejected:{document['reason']}"
+                        key = metric["Name"] if metric["Name"] != "WebhooksFailed" else f"WebhooksFailed:{document['reason']}"
                         written.setdefault(key, set()).add(tuple(sorted(dimensions)))
     runtime.install()
     for reason in PAGED_REASONS:
-        assert written[f"WebhooksRejected:{reason}"] == {("reason", "service")}, written
+        assert written[f"WebhooksFailed:{reason}"] == {("reason", "service")}, written
     assert written["WebhooksReceived"] == written["EventsEnqueued"] == {("service",)}
     read = {(stat["MetricName"], tuple(sorted(stat["Dimensions"]))) for alarm in
             resources(template, "AWS::CloudWatch::Alarm").values() for stat in _metric_stats(alarm)
             if stat["Namespace"] == global_function(template)["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]}
-    assert read == {("WebhooksRejected", ("reason", "service")), ("WebhooksReceived", ("service",)),
+    assert read == {("WebhooksFailed", ("reason", "service")), ("WebhooksReceived", ("service",)),
                     ("EventsEnqueued", ("service",))}
 
 

@@ -388,7 +388,7 @@ def test_an_sqs_timeout_at_the_receiver_is_answered_503_never_a_bug(aws, receive
     status, body = invoke(receiver_app, event)
     assert (status, body["status"]) == (503, "unavailable"), body
     assert "bug" not in body["reason"] and error in body["reason"]
-    metrics = [line for line in json_lines(powertools_stdout.readouterr().out) if "WebhooksRejected" in line]
+    metrics = [line for line in json_lines(powertools_stdout.readouterr().out) if "WebhooksFailed" in line]
     assert [line["reason"] for line in metrics] == ["unavailable"]  # what ReceiverFailingAlarm reads
 
     runtime.install()  # Shopify retries; SQS answers this time

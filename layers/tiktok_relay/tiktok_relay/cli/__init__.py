@@ -120,7 +120,8 @@ def make_parser() -> argparse.ArgumentParser:
     sign.add_argument("--topic", required=True, help="webhook topic, e.g. orders/paid")
     sign.add_argument("--shop-domain", help="the shop's myshopify.com domain (default example.myshopify.com)")
     sign.add_argument("--webhook-id", metavar="ID",
-                      help="the delivery's webhook id (default: a new one; the same id again is a redelivery)")
+                      help="the delivery's webhook id (default: a new one; the receiver deduplicates on the "
+                           "topic, shop and body, whatever the id)")
     sign.add_argument("--curl", metavar="URL",
                       help="print a curl command posting FILE to URL (serve, or a deployed receiver) instead")
     sign.add_argument("file", metavar="FILE", help="the webhook's JSON body, signed byte for byte (- for stdin)")

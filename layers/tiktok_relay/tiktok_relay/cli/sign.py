@@ -8,8 +8,9 @@
 - It signs with the platform's secret variable (SHOPIFY_WEBHOOK_SECRET; the first one when it
   lists several) or, when that is unset, the local development secret that replay and serve
   check by default. stderr says which, never the value.
-- Every call is a new delivery (a new webhook id) unless --webhook-id gives one: the same id
-  again is a redelivery, which the receiver answers `duplicate`.
+- Every call gets a new webhook id unless --webhook-id gives one. The receiver deduplicates on
+  what the signature covers (topic, shop and body), not on that id: the same FILE signed again
+  is answered `duplicate` whatever its webhook id; change the body for a new delivery.
 """
 
 from __future__ import annotations
