@@ -669,3 +669,13 @@ def test_events_older_than_the_max_event_age_are_dead_lettered_as_stale_not_sent
     assert all(letter["reason"] == "stale" and "TIKTOK_MAX_EVENT_AGE" in letter["message"] for letter in stale.values())
     assert [e["event_id"] for e in stale["wh-both"]["request"]["data"]] == ["o-b1"]
 
+
+def test_test_events_are_sent_whatever_their_age(relay, sender_app, fake_tiktok, monkeypatch):
+    """A test event (TikTokTestEventCode) counts in no report, so it cannot be counted twice:
+    `replay --live` of the old samples in events/ with a test event code reaches Test Events."""
+    sender_with(monkeypatch, TIKTOK_MAX_EVENT_AGE=None)
+    old = purchase("o-test", event_time=int(time.time()) - 30 * 24 * 3600)
+    assert run_sender(sender_app, [record("t", request_of(old, test_event_code="TEST123"))]) == \
+        {"batchItemFailures": []}
+    assert fake_tiktok.accepted_ids() == ["o-test"] and letters(relay) == []
+

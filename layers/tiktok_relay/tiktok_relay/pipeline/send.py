@@ -21,7 +21,8 @@ the deadline is not made; its record is retried instead.
 Stale events. An event whose event_time is more than `max_event_age` ago (TIKTOK_MAX_EVENT_AGE,
 default 48 h) is not sent but dead-lettered with the reason "stale": TikTok deduplicates an
 event_id only within 48 h of the first copy (the storefront pixel's, at about event_time), so a
-later send could count the same purchase twice.
+later send could count the same purchase twice. Test events (a test_event_code) are sent
+whatever their age: they count in no report.
 """
 
 from __future__ import annotations
@@ -145,7 +146,11 @@ class QueueSender:
             self._store(report, message_id, DeadLetter(reason=reason, body=record.get("body"),
                                                         receive_count=receive_count), deadline)
             return None
-        fresh, stale = self._by_age(delivery.request.data)
+        stale: list[dict[str, Any]] = []
+        if delivery.request.test_event_code:  # test events count in no report: nothing to count twice
+            fresh = delivery.request.data
+        else:
+            fresh, stale = self._by_age(delivery.request.data)
         return _Parsed(message_id, receive_count, delivery, fresh, stale)
 
     def _by_age(self, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
