@@ -629,7 +629,7 @@ DISGUISED = {
 
 @pytest.mark.parametrize("address", DISGUISED.values(), ids=DISGUISED.keys())
 @pytest.mark.parametrize(("where", "changes"), [
-    ("page.url", lambda a: {"landing_site": f"/u/{a}/welcome", "order_status_url": None}),
+    ("page.url", lambda a: {"landing_site": f"https://tea-shop.example/u/{a}/welcome", "order_status_url": None}),
     ("referring_site", lambda a: {"referring_site": f"https://mail.example/{a}"}),
     ("client_details.user_agent", lambda a: {"client_details": {"browser_ip": "203.0.113.7",
                                                                "user_agent": f"Mozilla/5.0 ({a})"}}),
