@@ -1,7 +1,9 @@
 """The package's layers, enforced: what Lambda runs never imports the local tools, the fakes or
 the command line, not even lazily inside a function.
 
-    production  tiktok/, sources/, pipeline/, errors, config, retry, functions/*/app.py
+    library     tiktok/, errors, config, retry: the Events API library, which stands alone
+                (never imports the stores, the pipeline or anything above them)
+    production  sources/, pipeline/, handlers/, functions/*/app.py (and the library)
     testing/    the public fakes (may import production, never local/ or cli/)
     local/      the harness behind replay and serve (may import testing/)
     cli/        the commands (may import anything)
@@ -20,7 +22,10 @@ PACKAGE = ROOT / "layers" / "tiktok_relay" / "tiktok_relay"
 HANDLERS = sorted((ROOT / "functions").glob("*/app.py"))
 
 LOCAL, TESTING, CLI = "tiktok_relay.local", "tiktok_relay.testing", "tiktok_relay.cli"
+ABOVE_THE_LIBRARY = ("tiktok_relay.sources", "tiktok_relay.pipeline", "tiktok_relay.handlers", "tiktok_relay.compat")
+LIBRARY = ("tiktok", "errors.py", "config.py", "retry.py")
 FORBIDDEN = {
+    "library": (*ABOVE_THE_LIBRARY, LOCAL, TESTING, CLI),
     "production": (LOCAL, TESTING, CLI),
     "testing": (LOCAL, CLI),
     "local": (CLI,),
@@ -34,6 +39,8 @@ def layer_of(path: Path) -> str:
         parts = path.relative_to(PACKAGE).parts
         if parts[0] == "__main__.py":
             return "entry point"
+        if parts[0] in LIBRARY:
+            return "library"
         return {"local": "local", "testing": "testing", "cli": "cli"}.get(parts[0], "production")
     return "production"  # functions/*/app.py
 
@@ -94,6 +101,8 @@ def test_the_layers_are_kept():
     (PACKAGE / "testing" / "fake_tiktok.py", "from tiktok_relay.local.apigw import http_api_event\n"),
     (PACKAGE / "local" / "harness.py", "from tiktok_relay.cli.common import say\n"),
     (PACKAGE / "sources" / "shopify" / "mapping" / "__init__.py", "from ....local import memory\n"),
+    (PACKAGE / "tiktok" / "models.py", "from tiktok_relay.sources.common.privacy import click_id\n"),
+    (PACKAGE / "config.py", "def f():\n    from tiktok_relay.pipeline.runtime import StaticSecret\n"),
 ])
 def test_a_forbidden_import_is_found_wherever_it_hides(path, source):
     assert violations(path, source), source

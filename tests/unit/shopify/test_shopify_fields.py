@@ -666,7 +666,7 @@ def test_line_item_titles_and_vendors_with_an_email_are_dropped(field, address):
 @pytest.mark.parametrize("text", ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)",
                                   "Tea set (blue) & saucers - 100% porcelain", "E.C.P.abc123", "Caf\u00e9 at home.com"])
 def test_ordinary_clear_text_is_not_taken_for_an_email(text):
-    from tiktok_relay.sources.common.privacy import has_email
+    from tiktok_relay.tiktok.cleartext import has_email
 
     assert not has_email(text)
 

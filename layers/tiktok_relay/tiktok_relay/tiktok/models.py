@@ -25,8 +25,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tiktok_relay.errors import DeprecatedEventWarning, EventValidationError
-from tiktok_relay.sources.common.privacy import has_email, looks_like_phone
 from tiktok_relay.tiktok import normalize, phones
+from tiktok_relay.tiktok.cleartext import has_email, looks_like_phone
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 
 MAX_EVENTS_PER_REQUEST = 1000

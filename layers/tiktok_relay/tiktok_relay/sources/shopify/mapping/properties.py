@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from tiktok_relay.sources.common.privacy import has_email
 from tiktok_relay.sources.common.values import as_amount, as_currency, as_decimal, as_quantity, as_text
 from tiktok_relay.sources.shopify.mapping.values import line_price, money_field, shopify_id
 from tiktok_relay.sources.shopify.settings import ShopifySettings
+from tiktok_relay.tiktok.cleartext import has_email
 from tiktok_relay.tiktok.models import MAX_AMOUNT, MAX_COUNT
 
 MAX_CONTENTS = 250

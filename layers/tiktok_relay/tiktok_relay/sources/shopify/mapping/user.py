@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from tiktok_relay.sources.common.privacy import KEPT_QUERY_PARAMETERS, attempt, click_id, has_email, url_has_email
+from tiktok_relay.sources.common.privacy import KEPT_QUERY_PARAMETERS, attempt, click_id, url_has_email
 from tiktok_relay.sources.common.values import as_text, object_field
 from tiktok_relay.sources.shopify.mapping.values import gid_tail, shopify_id
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 from tiktok_relay.tiktok import normalize, phones
+from tiktok_relay.tiktok.cleartext import has_email
 
 MAX_USER_AGENT = 512
 MAX_PLACE = 100  # city / state, before normalization
