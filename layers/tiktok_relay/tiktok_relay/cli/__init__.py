@@ -39,12 +39,13 @@ ENVIRONMENT = {
     "SHOPIFY_TOPIC_EVENTS": "overrides of the topic table, e.g. orders/create=Purchase",
     "SHOPIFY_CURRENCY": "shop (default) or presentment",
     "SHOPIFY_CONTENT_ID": "line-item fields for content_id (default variant_id,product_id,sku)",
+    "SHOPIFY_CONSENT": "respect (default), require or ignore the buyer's recorded tracking consent",
     "SHOPIFY_ADMIN_ACCESS_TOKEN": "Admin API access token (instead of --access-token)",
     "SHOPIFY_ADMIN_BASE_URL": "replaces https://SHOP, e.g. the fake Admin API's URL",
 }
 _BUILD_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION")
 _MAPPING_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
-                "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID")
+                "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID", "SHOPIFY_CONSENT")
 _LOCAL_ENV = ("SHOPIFY_WEBHOOK_SECRET", *_MAPPING_ENV,
               "TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION")
 COMMAND_ENVIRONMENT = {

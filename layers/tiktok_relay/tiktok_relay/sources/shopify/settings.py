@@ -16,6 +16,8 @@
 | TIKTOK_OFFLINE_EVENT_SET_ID | the offline event set that in-store (POS) and draft     | unset (those orders ignored)|
 |                        | orders go to; without it they are not sent                   |                             |
 | SHOPIFY_STOREFRONT_DOMAIN | the storefront's own host (shop.example.com), for page.url | order_status_url's host     |
+| SHOPIFY_CONSENT        | the buyer's recorded tracking consent (mapping/consent.py):  | respect                     |
+|                        | `respect`, `require` or `ignore`                             |                             |
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ _SOURCE = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,99}", re.ASCII)
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+", re.ASCII)
 _EVENT_SET = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
+# What the buyer's consent, as the storefront recorded it in cart attributes, does (README
+# "Consent"): respect a refusal, require a grant, or ignore it (the behaviour before consent existed).
+ConsentMode = Literal["respect", "require", "ignore"]
+CONSENT_MODES: tuple[str, ...] = get_args(ConsentMode)
 
 
 def parse_topic_events(text: str | None) -> dict[str, str | None]:
@@ -132,6 +138,13 @@ def storefront_domain_from_env(env: Mapping[str, str]) -> str | None:
     return host
 
 
+def consent_from_env(env: Mapping[str, str]) -> ConsentMode:
+    mode = (env_value(env, "SHOPIFY_CONSENT") or "respect").lower()
+    if mode not in CONSENT_MODES:
+        raise ConfigurationError(f"SHOPIFY_CONSENT must be {', '.join(CONSENT_MODES[:-1])} or {CONSENT_MODES[-1]}")
+    return mode  # type: ignore[return-value]
+
+
 def offline_event_set_from_env(env: Mapping[str, str]) -> str | None:
     value = env_value(env, "TIKTOK_OFFLINE_EVENT_SET_ID")
     if value is not None and not _EVENT_SET.fullmatch(value):
@@ -150,6 +163,7 @@ class ShopifySettings:
     source_channels: Mapping[str, Channel] = field(default_factory=dict)  # overrides (SHOPIFY_SOURCE_CHANNELS)
     offline_event_set_id: str | None = None
     storefront_domain: str | None = None
+    consent: ConsentMode = "respect"
 
     def event_for(self, topic: str) -> str | None:
         return self.topic_events.get(topic.strip().lower())
@@ -182,4 +196,5 @@ class ShopifySettings:
             source_channels=parse_source_channels(env_value(env, "SHOPIFY_SOURCE_CHANNELS")),
             offline_event_set_id=offline_event_set_from_env(env),
             storefront_domain=storefront_domain_from_env(env),
+            consent=consent_from_env(env),
         )

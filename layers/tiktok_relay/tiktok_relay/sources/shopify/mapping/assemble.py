@@ -12,6 +12,7 @@ from tiktok_relay.sources.common.result import MappingResult
 from tiktok_relay.sources.common.timing import event_time
 from tiktok_relay.sources.shopify.mapping.carts import cart_delta
 from tiktok_relay.sources.shopify.mapping.channels import channel_reason, order_channel
+from tiktok_relay.sources.shopify.mapping.consent import ConsentDecision, consent_decision
 from tiktok_relay.sources.shopify.mapping.identity import event_id_for, time_fields
 from tiktok_relay.sources.shopify.mapping.page import page_block
 from tiktok_relay.sources.shopify.mapping.properties import properties_block
@@ -74,7 +75,10 @@ def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySe
         if (reason := channel_reason(decided, key, settings)) is not None:
             return MappingResult([], reason, warnings)
         channel = "offline" if decided == "offline" else "web"
-    data = _event_data(delivery, payload, settings, int(now), warnings, channel)
+    consent = consent_decision(settings.consent, payload)
+    if consent.reason is not None:
+        return MappingResult([], consent.reason, warnings)
+    data = _with_consent(_event_data(delivery, payload, settings, int(now), warnings, channel), consent)
     if delivery.kind == "checkout" and not any(key in data.get("user", {}) for key in _IDENTITY):
         return MappingResult([], ANONYMOUS_CHECKOUT, warnings)
     event, problem = _build_event(data, warnings)
@@ -149,7 +153,11 @@ def _map_cart(delivery: _Delivery, payload: dict, settings: ShopifySettings, now
     delta = cart_delta(payload.get("line_items"), previous_state, warnings)
     if delta.reason is not None:
         return MappingResult([], delta.reason, warnings, state=delta.state)
-    data = _event_data(delivery, {**payload, "line_items": delta.added}, settings, now, warnings, "web")
+    consent = consent_decision(settings.consent, payload)
+    if consent.reason is not None:
+        return MappingResult([], consent.reason, warnings, state=delta.state)
+    data = _with_consent(_event_data(delivery, {**payload, "line_items": delta.added}, settings, now, warnings, "web"),
+                         consent)
     event, problem = _build_event(data, warnings)
     return MappingResult([event] if event else [], problem, warnings, state=delta.state)
 
@@ -235,6 +243,13 @@ def _event_data(delivery: _Delivery, payload: Mapping[str, Any], settings: Shopi
         page = page_block(payload, settings, warnings) if channel == "web" else None
         if page:
             data["page"] = page
+    return data
+
+
+def _with_consent(data: dict[str, Any], consent: ConsentDecision) -> dict[str, Any]:
+    """The event's fields, flagged for Limited Data Use when the buyer opted out of the sale of data."""
+    if consent.limited_data_use:
+        data["limited_data_use"] = True
     return data
 
 
