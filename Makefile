@@ -5,8 +5,8 @@
 #               (never TikTok itself, whatever the environment holds: replay posts only with --live)
 #   make test   the whole suite (what .ci/run runs): the gates (ruff, mypy), sam validate --lint,
 #               cfn-lint and sam build (offline, no AWS credentials), the sdist and the wheel
-#               (make dist), then pytest, which also checks the built layer and installs the
-#               wheel into a fresh virtualenv
+#               (make dist), then pytest, which also checks the built layer, installs the
+#               wheel into a fresh virtualenv and runs the storefront code in headless Chromium
 #   make lint   only the gates: ruff (style, imports, complexity) and mypy
 #   make unit   only the unit tests (seconds)
 #   make infra  only the template checks and sam build
@@ -38,7 +38,8 @@ FIND_PYTHON313 = for dir in $$(echo "$$PATH" | tr ':' ' ') \
 	    && { echo "$$dir/python3.13"; exit 0; }; \
 	done; exit 1
 
-.PHONY: demo test unit lint bench clean infra sam-validate lint-template sam-build dist check-python test-tools
+.PHONY: demo test unit lint bench clean infra sam-validate lint-template sam-build dist check-python test-tools \
+	test-browser
 
 # First of all: an older Python would have pip search for minutes for versions that do not exist.
 check-python:
@@ -63,7 +64,7 @@ demo: $(VENV)/.installed
 
 # The SAM steps and the packages come first so that pytest's built-layer and wheel checks see
 # this very build.
-test: $(VENV)/.installed lint infra dist test-tools
+test: $(VENV)/.installed lint infra dist test-tools test-browser
 	$(BIN)/python -m pytest -q
 
 # curl (sign --curl) and jq (the README's resend recipe) run in the tests; installed if missing.
@@ -72,6 +73,18 @@ test-tools:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null; \
 	  else echo "error: make test needs curl and jq; install them (e.g. apt-get install curl jq)" >&2; exit 1; fi; }
+
+# The browser tests (tests/browser) drive Debian's chromium through Playwright, which never downloads
+# a browser here. Installed if missing (as root with apt-get, about 30 s); where that cannot be done
+# the browser tests skip, and their skip reason quotes the last line of .build/chromium-install.log.
+test-browser:
+	@command -v chromium >/dev/null || { mkdir -p .build; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	        chromium; } >.build/chromium-install.log 2>&1 \
+	      || echo "apt-get install chromium failed (exit $$?)" | tee -a .build/chromium-install.log; \
+	  else echo "not root, or no apt-get: chromium was not installed" | tee .build/chromium-install.log; fi; }
 
 # The sdist, and the wheel built from it (which proves the sdist complete).
 dist: $(VENV)/.installed

@@ -66,6 +66,7 @@ def test_the_wheel_holds_the_package_and_its_handlers_and_nothing_else():
         names = set(archive.namelist())
     for needed in ("tiktok_relay/py.typed", "tiktok_relay/handlers/receiver.py", "tiktok_relay/handlers/sender.py",
                    "tiktok_relay/compat/pytt_events/tiktok_events_api.py", "tiktok_relay/testing/fake_tiktok.py",
+                   "tiktok_relay/storefront/shopify/tiktok-relay.liquid", "tiktok_relay/storefront/shopify/custom-pixel.js",
                    f"tiktok_relay-{__version__}.dist-info/licenses/LICENSE"):
         assert needed in names, needed
     assert {name.split("/")[0] for name in names} == {"tiktok_relay", f"tiktok_relay-{__version__}.dist-info"}
@@ -76,7 +77,8 @@ def test_the_sdist_holds_what_the_wheel_is_built_from():
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"LICENSE", "README.md", "pyproject.toml", "layers/tiktok_relay/tiktok_relay/handlers/receiver.py",
-            "layers/tiktok_relay/tiktok_relay/compat/pytt_events/auth.py"} <= names
+            "layers/tiktok_relay/tiktok_relay/compat/pytt_events/auth.py",
+            "layers/tiktok_relay/tiktok_relay/storefront/shopify/custom-pixel.js"} <= names
 
 
 # --- the wheel in a fresh virtualenv ------------------------------------------------------------------------------
@@ -143,6 +145,8 @@ def test_commands_that_need_no_extra_work_from_the_wheel(bare, outside):
     mapped = run(bare, "tiktok-relay", "map", "--platform", "shopify", "--topic", "orders/paid", "order.json",
                  cwd=outside, TIKTOK_PIXEL_ID="CWHEELPIXEL")
     assert mapped.returncode == 0 and json.loads(mapped.stdout)["data"][0]["event"] == "Purchase"
+    pixel = run(bare, "tiktok-relay", "snippet", "shopify", "--kind", "pixel", "--pixel-id", "CWHEELPIXEL", cwd=outside)
+    assert pixel.returncode == 0 and 'var PIXEL_ID = "CWHEELPIXEL";' in pixel.stdout  # the package data is there
 
 
 def test_replay_without_the_local_extra_names_it(bare, outside):

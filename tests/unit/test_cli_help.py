@@ -39,7 +39,7 @@ def test_version_is_the_package_version():
 
 def test_every_command_is_listed():
     assert set(COMMANDS) == {"build", "send", "fake-tiktok", "fake-shopify", "map", "sign", "register",
-                             "register shopify", "replay", "serve"}
+                             "register shopify", "replay", "serve", "snippet", "snippet shopify"}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

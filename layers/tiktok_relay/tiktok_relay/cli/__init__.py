@@ -10,6 +10,7 @@ Commands (their names, flags and output shapes are relied upon; keep them):
     register    subscribe a shop's webhooks to the deployed URL (or print shopify.app.toml)
     replay      run events/ files through receiver -> queue -> sender, like Lambda, without Docker
     serve       the receiver over HTTP on localhost, like `sam local start-api`
+    snippet     the storefront code (theme snippet, custom pixel), filled in
 
 Exit status (every command): 0 done, 1 not everything was delivered (or subscribed),
 2 unusable input or configuration. Below this package nothing knows exit statuses or prints.
@@ -58,6 +59,7 @@ COMMAND_ENVIRONMENT = {
     "register": ("SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL", "SHOPIFY_TOPIC_EVENTS"),
     "replay": _LOCAL_ENV,
     "serve": _LOCAL_ENV,
+    "snippet": ("TIKTOK_PIXEL_ID", "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CONTENT_ID"),
 }
 _NOTES = {
     "fake-tiktok": "TIKTOK_ACCESS_TOKEN here is the token the fake accepts (default fake-tiktok-token).",
@@ -162,6 +164,16 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--dead-letter", default="dead-letters.ndjson", metavar="PATH",
                        help="NDJSON file for dead-lettered records (default dead-letters.ndjson)")
     serve.set_defaults(run="serve:run_serve")
+
+    snippet = _command(commands, "snippet", "print the storefront code (theme snippet, custom pixel), filled in")
+    snippet_platforms = snippet.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+    shopify_code = _command(snippet_platforms, "shopify", "Shopify: the theme snippet and the custom pixel",
+                            env_key="snippet")
+    shopify_code.add_argument("--pixel-id", metavar="ID",
+                              help="the TikTok pixel the custom pixel loads (default $TIKTOK_PIXEL_ID)")
+    shopify_code.add_argument("--kind", choices=("theme", "pixel"),
+                              help="theme: snippets/tiktok-relay.liquid; pixel: the custom pixel (default: both)")
+    shopify_code.set_defaults(run="snippet:run_snippet")
     return parser
 
 
