@@ -19,6 +19,10 @@ Topics (defaults; SHOPIFY_TOPIC_EVENTS overrides, see settings.py):
     customers/create                   CompleteRegistration, only when state == "enabled"
     anything else                      nothing
 
+Consent (consent.py): the buyer's choice, recorded by the storefront in the cart attributes
+_tt_marketing and _tt_sale_of_data, decides under SHOPIFY_CONSENT whether a delivery is sent and
+whether it carries limited_data_use; a refusal is a reason starting "consent:".
+
 event_id (TikTok deduplicates the same event + event_id within 48 h, also against the pixel):
 
     orders     shopify-order-{id}           (else the numeric tail of admin_graphql_api_id)
