@@ -173,17 +173,19 @@ def test_removals_and_a_cart_view_keep_the_pixels_cart_in_step_with_the_webhooks
     assert tracked(calls) == [("AddToCart", expected[0]), ("AddToCart", expected[1])]
 
 
-def test_lines_of_one_variant_and_a_line_without_a_quantity_digest_as_the_mapping_does(pixel_page):
+def test_lines_of_one_variant_and_lines_without_a_usable_quantity_digest_as_the_mapping_does(pixel_page):
     token = "c1-9f8e7d6c5b4a"
     engraved = {"variant_id": 11, "product_id": 1, "sku": "MUG", "quantity": 4}  # two lines: other properties
     plain = {**engraved, "quantity": 2}
     odd = {"variant_id": 33, "product_id": 3, "sku": None, "quantity": None}
+    huge = {"variant_id": 44, "product_id": 4, "sku": None, "quantity": 2**31}  # beyond what a count may be
     snapshot = {"id": f"gid://shopify/Cart/{token}",
-                "lines": [pixel_line(engraved, 4), pixel_line(plain, 2), {**pixel_line(odd, 1), "quantity": None}]}
+                "lines": [pixel_line(engraved, 4), pixel_line(plain, 2), {**pixel_line(odd, 1), "quantity": None},
+                          pixel_line(huge, 2**31)]}
     added = {"variant_id": 22, "product_id": 2, "sku": "CUP", "quantity": 1}
     [calls] = run_cases(pixel_page, [case(("product_added_to_cart", {"cartLine": pixel_line(added, 1)}),
                                           cart=snapshot)])
-    expected = run("carts/update", webhook_cart(token, [engraved, plain, odd, added])).events[0].event_id
+    expected = run("carts/update", webhook_cart(token, [engraved, plain, odd, huge, added])).events[0].event_id
     assert tracked(calls) == [("AddToCart", expected)]
 
 

@@ -22,6 +22,7 @@
   var TOKEN = /^[A-Za-z0-9._:=+\/~-]{1,128}$/;
   var GID = /^gid:\/\/shopify\/([A-Za-z]+)\/([0-9]{1,30})(?:[\/?#][^\n]*)?$/; // Python's '.' stops at \n only
   var MAX_LINE_KEY = 100; // identity.MAX_LINE_KEY
+  var MAX_COUNT = 2147483647; // tiktok/models.py MAX_COUNT: a larger quantity reads as none
 
   function pyStrip(text) { return text.replace(PY_STRIP, ''); }
 
@@ -88,14 +89,12 @@
     return key || '';
   }
 
-  // values.as_quantity: a non-negative whole number, else null.
+  // values.as_quantity: a whole number from 0 to MAX_COUNT, else null.
   function asQuantity(value) {
-    if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : null;
-    if (typeof value === 'string') {
-      var text = pyStrip(value);
-      return /^[0-9]{1,18}$/.test(text) ? parseInt(text, 10) : null;
-    }
-    return null;
+    var number = null;
+    if (typeof value === 'number') number = value;
+    else if (typeof value === 'string' && /^[0-9]{1,18}$/.test(pyStrip(value))) number = parseInt(pyStrip(value), 10);
+    return number !== null && Number.isInteger(number) && number >= 0 && number <= MAX_COUNT ? number : null;
   }
 
   // Python's json.dumps of a str (ensure_ascii): what the cart digest hashes.
