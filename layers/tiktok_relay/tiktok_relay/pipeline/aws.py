@@ -13,6 +13,7 @@ have been stored; the SDK retrying it would only add copies."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -138,13 +139,22 @@ def _aws_error_name(exc: BaseException) -> str:
 
 class ManagedSecret:
     """A secret in Secrets Manager (plain string value), read through a Powertools Parameters
-    provider of its own, so its cache lives and dies with this object."""
+    provider of its own, so its cache lives and dies with this object.
 
-    def __init__(self, name: str, env_var: str, provider: SecretsProvider | None = None):
+    A value is used for SECRET_MAX_AGE_SECONDS, as measured by `clock` (the tests move it):
+    then it is fetched again (Powertools' `force_fetch`, whatever its own cache holds). A
+    refresh asked for sooner than MIN_REFRESH_INTERVAL_SECONDS after the last one returns the
+    cached value."""
+
+    def __init__(self, name: str, env_var: str, provider: SecretsProvider | None = None, *,
+                 max_age: float = SECRET_MAX_AGE_SECONDS, clock: Callable[[], float] = time.monotonic):
         self.name = name
         self._env_var = env_var  # for error messages: which setting points here
-        self._last_refresh = 0.0
         self._provider = provider
+        self._max_age = max_age
+        self._clock = clock
+        self._last_refresh = -math.inf
+        self._fetched_at = -math.inf
 
     def _secrets(self) -> SecretsProvider:
         if self._provider is None:
@@ -152,14 +162,21 @@ class ManagedSecret:
         return self._provider
 
     def get(self, *, refresh: bool = False) -> str:
+        """The value as one secret: trimmed, one line of printable ASCII."""
+        return checked_secret(self.text(refresh).strip(), f"the secret named by {self._env_var}")
+
+    def text(self, refresh: bool = False) -> str:
+        """The value as stored (a document may span lines); ConfigurationError when it is empty
+        or not text, or cannot be read as configured; Unavailable when Secrets Manager did not answer."""
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-        now = time.monotonic()
+        now = self._clock()
         force = refresh and now - self._last_refresh >= MIN_REFRESH_INTERVAL_SECONDS
         if force:
             self._last_refresh = now
+        force = force or now - self._fetched_at >= self._max_age
         try:
-            value = self._secrets().get(self.name, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force)
+            value = self._secrets().get(self.name, max_age=int(self._max_age), force_fetch=force)
         except GetParameterError as exc:
             # Powertools raises GetParameterError while handling botocore's error (implicit chaining).
             underlying = exc.__cause__ or exc.__context__
@@ -171,6 +188,8 @@ class ManagedSecret:
                 ) from None
             raise Unavailable(f"Secrets Manager did not answer for the secret named by {self._env_var} "
                               f"({cause})") from None
+        if force:
+            self._fetched_at = now
         if isinstance(value, bytes):
             try:
                 value = value.decode("utf-8")
@@ -178,7 +197,7 @@ class ManagedSecret:
                 raise ConfigurationError(f"the secret named by {self._env_var} is not text") from None
         if not isinstance(value, str) or not value.strip():
             raise ConfigurationError(f"the secret named by {self._env_var} is empty")
-        return checked_secret(value.strip(), f"the secret named by {self._env_var}")
+        return value
 
     def __repr__(self) -> str:
         return f"ManagedSecret({self.name!r})"

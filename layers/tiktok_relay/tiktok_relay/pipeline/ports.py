@@ -7,10 +7,11 @@ plugs in its rules as a `WebhookSource` (sources/<store>/receiver.py). The logic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from tiktok_relay.errors import TikTokRelayError
+from tiktok_relay.errors import SignatureError, TikTokRelayError
 
 if TYPE_CHECKING:
     from tiktok_relay.pipeline.messages import DeadLetter
@@ -63,15 +64,60 @@ class SecretSource(Protocol):
         store did not answer (a timeout, throttling: retry later)."""
 
 
+@dataclass(frozen=True, eq=False)
+class Tenant:
+    """One store of the tenants document (pipeline/tenants.py), or the one shop a single-shop
+    deployment serves (key "": pipeline.tenants.SINGLE_TENANT). `key` is the store's identity as
+    its platform names it (a Shopify shop's myshopify.com domain), canonical (lower case);
+    `platform` the WebhookSource.name whose deliveries it takes. `access_token` is its TikTok
+    Events API token, `admin_access_token` its own store's API token (optional: for jobs that
+    call the store). `settings` are the store's own settings by environment name, as given;
+    `parsed` what each settings parser made of them (tenants.settings_parsers(): "shopify" ->
+    ShopifySettings, "sender" -> the stale limit in seconds or None). Secrets never show in
+    its repr; it is immutable, so copies (Powertools deep-copies what idempotency sees) share it."""
+
+    key: str
+    platform: str
+    pixel_id: str
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    admin_access_token: str | None = field(default=None, repr=False)
+    settings: Mapping[str, str] = field(default_factory=dict)
+    parsed: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def __deepcopy__(self, memo: dict) -> Tenant:
+        return self
+
+
+class UnknownTenant(SignatureError):
+    """No tenant has this shop identity: the receiver answers 401, as for a bad signature (an
+    unverified request gets to know nothing more). The message names no secret and no value."""
+
+
+class Tenants(Protocol):
+    """Which shops this deployment serves, and with what (tiktok_relay.pipeline.tenants)."""
+
+    def find(self, platform: str, key: str | None, *, refresh: bool = False) -> Tenant:
+        """The tenant of `platform` ("shopify", a WebhookSource.name) whose identity is `key`
+        (lower case, as the source normalizes it; None when the delivery named none).
+        `refresh` re-reads the document first (rate-limited: after a signature that matched
+        none of the shop's secrets, or an unknown shop, so a rotation or a new shop takes
+        effect at once). Raise UnknownTenant when no tenant has this key, ConfigurationError
+        naming the shop and the setting when the shop's entry is broken (or the document is),
+        Unavailable when the store holding the document did not answer."""
+
+
 @dataclass(frozen=True)
 class Delivery:
-    """A webhook delivery whose signature checked out: the store's delivery id, its topic and
-    shop (lower case), and the body bytes exactly as delivered."""
+    """A webhook delivery whose signature checked out (or, from EventBridge, whose envelope
+    did): the store's delivery id, its topic and shop (lower case), the body bytes exactly as
+    delivered, and the tenant it was verified for (None only for hand-made deliveries)."""
 
     webhook_id: str
     topic: str
     shop: str
     body: bytes
+    tenant: Tenant | None = field(default=None, compare=False, repr=False)
 
 
 class WebhookSource(Protocol):
@@ -86,9 +132,11 @@ class WebhookSource(Protocol):
     identity_headers: tuple[str, ...]
 
     def verify(self, headers: dict[str, str], raw: bytes) -> Delivery:
-        """The delivery, when `raw` is signed with a configured secret. Headers have lower-case
-        names. Raise SignatureError (the receiver answers 401) or DeliveryRejected (400) naming
-        what is wrong, never a value; ConfigurationError when no secret is configured."""
+        """The delivery, when `raw` is signed with a secret of the delivery's tenant (found
+        through the source's Tenants by the shop identity the request names). Headers have
+        lower-case names. Raise SignatureError (the receiver answers 401: UnknownTenant when no
+        tenant has that identity) or DeliveryRejected (400) naming what is wrong, never a
+        value; ConfigurationError when no secret is configured."""
 
     def state_key(self, delivery: Delivery, payload: dict[str, Any]) -> str | None:
         """Under which key the receiver keeps what the mapping of this delivery remembers (its
@@ -101,3 +149,15 @@ class WebhookSource(Protocol):
     def envelope(self, delivery: Delivery, result: MappingResult) -> Envelope:
         """Where the delivery's events go, given what they became (web or offline): event
         source, pixel or event set, test event code."""
+
+
+@runtime_checkable
+class PartnerEventSource(WebhookSource, Protocol):
+    """A platform that can also deliver through an Amazon EventBridge partner event source."""
+
+    def from_event(self, event: Mapping[str, Any]) -> Delivery:
+        """The delivery an EventBridge event of the platform carries, its tenant found by the
+        shop it names. No signature is checked: the rule's source pattern and IAM are the
+        trust boundary. Raise DeliveryRejected naming what is wrong (not the platform's event,
+        a required field missing: retrying would not help), UnknownTenant when no tenant has
+        the shop, ConfigurationError, Unavailable as `Tenants.find` does."""

@@ -38,11 +38,11 @@ from tiktok_relay.sources.shopify.admin import (
     ShopifyAdminClient,
     ShopifyGraphQLError,
 )
+from tiktok_relay.sources.shopify.shops import SHOP_DOMAIN
 from tiktok_relay.sources.shopify.topics import required_scope, topic_enum
 
 BASE_URL_ENV = "SHOPIFY_ADMIN_BASE_URL"
 
-_SHOP = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 _API_VERSION = re.compile(r"^(\d{4}-\d{2}|unstable)$")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -62,7 +62,7 @@ def normalize_shop(value: str) -> str:
         if shop.startswith(prefix):
             shop = shop[len(prefix):]
     shop = shop.rstrip("/")
-    if not _SHOP.fullmatch(shop):
+    if not SHOP_DOMAIN.fullmatch(shop):
         hint = ""
         if shop and "." not in shop and "/" not in shop:
             hint = f" (did you mean {shop}.myshopify.com?)"

@@ -31,6 +31,7 @@ from typing import Literal, get_args
 
 from tiktok_relay.config import env_value, phone_region_from_env
 from tiktok_relay.errors import ConfigurationError
+from tiktok_relay.pipeline.tenants import SettingsParser
 
 # Shopify topic -> TikTok event; None means acknowledged, nothing sent. Topics not listed: none.
 DEFAULT_TOPIC_EVENTS: Mapping[str, str | None] = MappingProxyType(
@@ -198,3 +199,11 @@ class ShopifySettings:
             storefront_domain=storefront_domain_from_env(env),
             consent=consent_from_env(env),
         )
+
+
+# What a Shopify tenant's `settings` may hold (pipeline/tenants.py): what `from_env` reads.
+SETTING_NAMES = frozenset({
+    "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID", "TIKTOK_PHONE_REGION", "TIKTOK_TEST_EVENT_CODE",
+    "SHOPIFY_SOURCE_CHANNELS", "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_STOREFRONT_DOMAIN", "SHOPIFY_CONSENT",
+})
+SETTINGS_PARSER = SettingsParser("shopify", SETTING_NAMES, ShopifySettings.from_env, platform="shopify")
