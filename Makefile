@@ -96,13 +96,14 @@ dist: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest -q tests/unit
 
-# The handlers are checked one at a time: both are called app.py, which mypy would take for
-# one module twice.
+# The handlers are checked one at a time: each is called app.py, which mypy would take for
+# one module several times.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/mypy functions/receiver/app.py
 	$(BIN)/mypy functions/sender/app.py
+	$(BIN)/mypy functions/eventbridge/app.py
 
 $(SAM_STAMP):
 	rm -rf $(SAM_VENV)

@@ -89,6 +89,13 @@ def sender_app():
     return sender
 
 
+@pytest.fixture(scope="session")
+def eventbridge_app():
+    from tiktok_relay.handlers import eventbridge
+
+    return eventbridge
+
+
 class _CurrentStdout:
     """Writes to whatever sys.stdout is when a record is emitted (pytest swaps it per phase)."""
 
@@ -104,10 +111,10 @@ class _CurrentStdout:
 
 
 @pytest.fixture
-def powertools_stdout(capsys, receiver_app, sender_app):
+def powertools_stdout(capsys, receiver_app, sender_app, eventbridge_app):
     """Point the handlers' Powertools Logger at this test's captured stdout (the handler
     modules are imported once, and their log handler keeps the stream it started with)."""
-    handlers = {app.logger.registered_handler for app in (receiver_app, sender_app)}
+    handlers = {app.logger.registered_handler for app in (receiver_app, sender_app, eventbridge_app)}
     saved = {handler: handler.stream for handler in handlers}
     for handler in handlers:
         handler.stream = _CurrentStdout()  # not setStream(): it would flush a stream pytest closed

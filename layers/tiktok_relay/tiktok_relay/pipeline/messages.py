@@ -2,7 +2,9 @@
 writer and the one reader of each.
 
 One queue message per webhook delivery. It carries only normalized and hashed data: the
-Events API request this delivery became, plus where it came from (no payload).
+Events API request this delivery became, plus where it came from (no payload). With a tenants
+document it names its tenant by key (`tenant`: the sender looks up the token there); it never
+holds a token or secret.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class QueuedDelivery(StrictModel):
     webhook_id: str
     shop: str
     topic: str
+    tenant: str | None = None  # the tenants document's key; None for a single-shop deployment
     request: WireRequest
 
     @classmethod

@@ -1,6 +1,8 @@
 """Receiving a store webhook: verify, deduplicate, map and hash, enqueue. No Powertools wiring
-here (that is functions/receiver/app.py); the store's rules come in as a `WebhookSource`,
-storage and secrets through ports.
+here (that is tiktok_relay/handlers/); the store's rules come in as a `WebhookSource`, storage
+and secrets through ports. The same steps serve an HTTPS request (`handle`) and an event of the
+store's EventBridge partner event source (`handle_event`, without a signature): `accept` is
+what follows once the delivery is vouched for.
 
 Statuses, documented for the stores' sake (Shopify deletes a subscription after repeated failures):
     202 queued                     the delivery's events are on the queue
@@ -14,7 +16,8 @@ Statuses, documented for the stores' sake (Shopify deletes a subscription after 
     400 bad request                body too large (checked before any hashing), not JSON / not an
                                    object, base64 flag lies, a required header is missing or
                                    not what the store sends
-    401 unauthorized               signature missing or wrong
+    401 unauthorized               signature missing or wrong; with a tenants document, a shop
+                                   it does not list (or a body signed with another shop's secret)
     409 in progress                the same delivery is being handled right now; the store retries
     500 misconfigured              the relay's own configuration is broken; the store retries
     500 internal error             a bug in the relay; Shopify retries, so a fix deployed within
@@ -51,7 +54,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tiktok_relay.errors import ConfigurationError, DeliveryRejected, SignatureError, TikTokRelayError
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
-from tiktok_relay.pipeline.ports import Delivery, Queue, QueueError, StateError, StateStore, Unavailable, WebhookSource
+from tiktok_relay.pipeline.ports import (
+    Delivery,
+    PartnerEventSource,
+    Queue,
+    QueueError,
+    StateError,
+    StateStore,
+    Unavailable,
+    UnknownTenant,
+    WebhookSource,
+)
 from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
@@ -220,6 +233,34 @@ class Receiver:
             status = 401 if isinstance(exc, SignatureError) else 400
             return Reply(status, "rejected", str(exc),
                          fingerprints=header_fingerprints(lowered, self._source.identity_headers))
+        return self.accept(delivery, lambda_context, on_verified)
+
+    def handle_event(self, event: Mapping[str, Any], lambda_context: LambdaContext | None = None,
+                     on_verified: Callable[[Delivery], None] | None = None) -> Reply:
+        """The answer to one event of the store's EventBridge partner event source: the same
+        deduplication, mapping and enqueueing as a request, without a signature (the source
+        reads the envelope; ports.PartnerEventSource). A shop with no tenant is misconfigured
+        here (500: retried, then kept in the dead-letter queue): only the store itself puts
+        events on its partner event source, so it is a shop the document lacks, not a forgery."""
+        try:
+            delivery = self._event_source().from_event(event)
+        except DeliveryRejected as exc:
+            return _rejected(400, str(exc))
+        except (UnknownTenant, ConfigurationError) as exc:
+            return Reply(500, "misconfigured", str(exc))
+        except Unavailable as exc:
+            return Reply(503, "unavailable", f"{exc}; retry later")
+        return self.accept(delivery, lambda_context, on_verified)
+
+    def _event_source(self) -> PartnerEventSource:
+        if not isinstance(self._source, PartnerEventSource):
+            raise ConfigurationError(f"{self._source.display_name} has no EventBridge delivery")
+        return self._source
+
+    def accept(self, delivery: Delivery, lambda_context: LambdaContext | None = None,
+               on_verified: Callable[[Delivery], None] | None = None) -> Reply:
+        """Deduplicate, map and enqueue a delivery its source vouched for (a signature, an
+        EventBridge envelope). `on_verified` is called with it first."""
         if on_verified is not None:
             on_verified(delivery)
         if self._idempotency_config is not None and lambda_context is not None:
@@ -242,6 +283,8 @@ class Receiver:
             return Reply(503, "unavailable", "the idempotency table did not answer; retry later")
         except IdempotencyAlreadyInProgressError:
             return Reply(409, "in_progress", "this delivery is being processed; retry later")
+        except ConfigurationError as exc:  # the tenant's settings (or its entry) broke since it was verified
+            return Reply(500, "misconfigured", str(exc))
         except Exception as exc:
             # Anything else is a bug. Powertools has released the idempotency record, so the
             # store's retry is processed afresh. Only the exception's type and place are
@@ -294,8 +337,10 @@ class Receiver:
                                    warnings=tuple(response.warnings), fingerprints=())
 
     def _message(self, delivery: Delivery, request: WireRequest) -> str:
+        """The queue message: the tenant by its key (never its token); none for a single shop."""
+        tenant = delivery.tenant.key if delivery.tenant is not None and delivery.tenant.key else None
         return QueuedDelivery(source=self._source.name, webhook_id=delivery.webhook_id, shop=delivery.shop,
-                              topic=delivery.topic, request=request).to_message()
+                              topic=delivery.topic, tenant=tenant, request=request).to_message()
 
 
 def _capped_body(body: str | None, is_base64: bool) -> bytes:

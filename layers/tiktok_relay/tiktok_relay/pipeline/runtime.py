@@ -19,8 +19,10 @@ from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.pipeline.ports import SecretSource
 
 if TYPE_CHECKING:
+    from tiktok_relay.pipeline.messages import QueuedDelivery
+    from tiktok_relay.pipeline.ports import Tenants
     from tiktok_relay.pipeline.receive import Receiver
-    from tiktok_relay.pipeline.send import QueueSender
+    from tiktok_relay.pipeline.send import QueueSender, Route
     from tiktok_relay.tiktok.client import TikTokClient
 
 # Every variable the deployed functions read. The SAM template must set each one of them
@@ -30,22 +32,30 @@ RECEIVER_ENVIRONMENT = (
     "TIKTOK_PIXEL_ID", "EVENTS_QUEUE_URL", "IDEMPOTENCY_TABLE", "SHOPIFY_WEBHOOK_SECRET_NAME",
     "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CURRENCY",
     "SHOPIFY_CONTENT_ID", "STATE_TABLE", "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS",
-    "SHOPIFY_STOREFRONT_DOMAIN", "SHOPIFY_CONSENT",
+    "SHOPIFY_STOREFRONT_DOMAIN", "SHOPIFY_CONSENT", "TENANTS_SECRET_NAME",
 )
 SENDER_ENVIRONMENT = (
     "TIKTOK_ACCESS_TOKEN_SECRET_NAME", "DEAD_LETTER_QUEUE_URL", "EVENTS_QUEUE_URL", "TIKTOK_API_VERSION",
-    "TIKTOK_API_BASE_URL", "TIKTOK_MAX_EVENT_AGE",
+    "TIKTOK_API_BASE_URL", "TIKTOK_MAX_EVENT_AGE", "TENANTS_SECRET_NAME",
 )
-LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET")
+# The EventBridge intake does what the receiver does, without a signature: no webhook secret.
+EVENTBRIDGE_ENVIRONMENT = tuple(name for name in RECEIVER_ENVIRONMENT if name != "SHOPIFY_WEBHOOK_SECRET_NAME")
+LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "TIKTOK_RELAY_TENANTS")
+
+# Clients the sender keeps, one per tenant token: far more than one stack's tenants (the tenants
+# document holds about 200 at most, Secrets Manager's 64 KB).
+MAX_CLIENTS = 1000
 
 _receiver: Receiver | None = None
 _sender: QueueSender | None = None
+_event_receiver: Receiver | None = None
 
 
-def install(*, receiver: Receiver | None = None, sender: QueueSender | None = None) -> None:
+def install(*, receiver: Receiver | None = None, sender: QueueSender | None = None,
+            event_receiver: Receiver | None = None) -> None:
     """Use these instead of building from the environment (replay, serve, tests)."""
-    global _receiver, _sender
-    _receiver, _sender = receiver, sender
+    global _receiver, _sender, _event_receiver
+    _receiver, _sender, _event_receiver = receiver, sender, event_receiver
 
 
 def receiver() -> Receiver:
@@ -62,6 +72,15 @@ def sender() -> QueueSender:
         _sender = build_sender(os.environ)
         gc.freeze()
     return _sender
+
+
+def event_receiver() -> Receiver:
+    """The EventBridge intake's receiver (handlers/eventbridge.py)."""
+    global _event_receiver
+    if _event_receiver is None:
+        _event_receiver = build_event_receiver(os.environ)
+        gc.freeze()
+    return _event_receiver
 
 
 class StaticSecret:
@@ -90,17 +109,25 @@ def _secret(env: Mapping[str, str], plain_var: str, name_var: str) -> SecretSour
     raise ConfigurationError(f"{name_var} is not set (or {plain_var} when running outside AWS)")
 
 
-def build_receiver(env: Mapping[str, str]) -> Receiver:
+def build_receiver(env: Mapping[str, str], *, signed: bool = True) -> Receiver:
+    """The receiver of the environment's shops: the tenants document's (pipeline/tenants.py)
+    when one is configured, else the one shop of TIKTOK_PIXEL_ID and SHOPIFY_WEBHOOK_SECRET(_NAME).
+    `signed=False`: for the EventBridge intake, which checks no signature (no secret is read)."""
     from tiktok_relay.pipeline.aws import DynamoDBStateStore, SqsQueue, dynamodb_idempotency_store
     from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.tenants import tenants_from_env
     from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
-    source = ShopifySource(
-        secrets=_secret(env, "SHOPIFY_WEBHOOK_SECRET", "SHOPIFY_WEBHOOK_SECRET_NAME"),
-        settings=ShopifySettings.from_env(env),
-        pixel_id=require(env, "TIKTOK_PIXEL_ID", "as the event_source_id of every event"),
-    )
+    tenants = tenants_from_env(env)
+    if tenants is not None:
+        source = ShopifySource(tenants=tenants)
+    else:
+        source = ShopifySource(
+            secrets=_secret(env, "SHOPIFY_WEBHOOK_SECRET", "SHOPIFY_WEBHOOK_SECRET_NAME") if signed else None,
+            settings=ShopifySettings.from_env(env),
+            pixel_id=require(env, "TIKTOK_PIXEL_ID", "as the event_source_id of every event"),
+        )
     return Receiver(
         source=source,
         queue=SqsQueue(require(env, "EVENTS_QUEUE_URL", "to enqueue deliveries")),
@@ -111,17 +138,58 @@ def build_receiver(env: Mapping[str, str]) -> Receiver:
     )
 
 
+def build_event_receiver(env: Mapping[str, str]) -> Receiver:
+    """What the EventBridge intake runs: the receiver, reading no webhook secret."""
+    return build_receiver(env, signed=False)
+
+
 def build_sender(env: Mapping[str, str], *, sleep: Callable[[float], None] = time.sleep) -> QueueSender:
-    """The sender Lambda runs; `sleep` is how its client waits between retries."""
+    """The sender Lambda runs; `sleep` is how its client waits between retries. With a tenants
+    document, each message's tenant gives the token (TIKTOK_ACCESS_TOKEN(_SECRET_NAME) is not read)."""
     from tiktok_relay.pipeline.aws import SqsQueue
     from tiktok_relay.pipeline.send import QueueSender
+    from tiktok_relay.pipeline.tenants import tenants_from_env
 
     settings = TikTokSettings.from_env(env)
-    token = _secret(env, "TIKTOK_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN_SECRET_NAME")
     dead_letters = SqsQueue(require(env, "DEAD_LETTER_QUEUE_URL", "to dead-letter events TikTok refuses"))
     requeue = SqsQueue(require(env, "EVENTS_QUEUE_URL", "to requeue the undelivered rest of a partly sent message"))
+    max_event_age = max_event_age_from_env(env)
+    if (tenants := tenants_from_env(env)) is not None:
+        return QueueSender(router=tenant_router(settings, tenants, max_event_age=max_event_age, sleep=sleep),
+                           dead_letters=dead_letters, requeue=requeue)
+    token = _secret(env, "TIKTOK_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN_SECRET_NAME")
     return QueueSender(client=client_factory(settings, token, sleep=sleep), dead_letters=dead_letters,
-                       requeue=requeue, max_event_age=max_event_age_from_env(env))
+                       requeue=requeue, max_event_age=max_event_age)
+
+
+def tenant_router(settings: TikTokSettings, tenants: Tenants, *, max_event_age: float | None,
+                  **client_options: Any) -> Callable[[QueuedDelivery], Route]:
+    """Each queue message's route: the client with its tenant's token (one per token, kept
+    while the process lives), the tenant's TIKTOK_MAX_EVENT_AGE or else `max_event_age`.
+    ConfigurationError for a shop the document no longer lists (or lists broken)."""
+    from tiktok_relay.pipeline.ports import UnknownTenant
+    from tiktok_relay.pipeline.send import Route
+    from tiktok_relay.tiktok.client import TikTokClient
+
+    clients: dict[str, TikTokClient] = {}
+
+    def route(delivery: QueuedDelivery) -> Route:
+        key = delivery.tenant or delivery.shop  # a message queued before the stack had tenants names none
+        try:
+            tenant = tenants.find(delivery.source, key)
+        except UnknownTenant:
+            raise ConfigurationError(f"tenant {key} is not in the tenants document (any more)") from None
+        token = tenant.access_token or ""
+        if token not in clients:
+            if len(clients) >= MAX_CLIENTS:  # rotated tokens would pile up otherwise
+                clients.clear()
+            clients[token] = TikTokClient(token, base_url=settings.base_url, api_version=settings.api_version,
+                                          **client_options)
+        client = clients[token]
+        own = tenant.parsed.get("sender")
+        return Route(tenant.key, lambda: client, max_event_age if own is None else own)
+
+    return route
 
 
 def client_factory(settings: TikTokSettings, token: SecretSource, **client_options: Any

@@ -27,16 +27,17 @@ whatever their age: they count in no report.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.config import DEFAULT_MAX_EVENT_AGE_SECONDS
-from tiktok_relay.errors import EventValidationError
+from tiktok_relay.errors import ConfigurationError, EventValidationError
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.ports import DeadLetters, Queue, QueueError, Unavailable
-from tiktok_relay.tiktok.client import EventOutcome, SendResult, Status, TikTokClient
+from tiktok_relay.tiktok.client import EventOutcome, Status, TikTokClient
 from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
@@ -75,11 +76,24 @@ class BatchReport:
                                       if message_id in self.retry_message_ids]}
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where one queue message's events go: `client` makes the client holding its tenant's
+    token, `max_event_age` is the stale limit for them (seconds, None: none). Messages with the
+    same `key` (the tenant) are sent together; each key on its own, so a tenant whose token
+    TikTok refuses holds back no other."""
+
+    key: str | None
+    client: Callable[[], TikTokClient]
+    max_event_age: float | None
+
+
 @dataclass
 class _Parsed:
     message_id: str
     receive_count: int
     delivery: QueuedDelivery
+    route: Route
     fresh: list[dict[str, Any]]  # the events to send
     stale: list[dict[str, Any]]  # the events too old to send
     first: int = 0  # index of the record's first fresh event in the combined send
@@ -90,49 +104,75 @@ class _Parsed:
 
 
 class QueueSender:
-    def __init__(self, *, client: Callable[[], TikTokClient], dead_letters: DeadLetters,
+    def __init__(self, *, client: Callable[[], TikTokClient] | None = None, dead_letters: DeadLetters,
                  requeue: Queue | None = None, max_event_age: float | None = DEFAULT_MAX_EVENT_AGE_SECONDS,
+                 router: Callable[[QueuedDelivery], Route] | None = None,
                  clock: Callable[[], float] = time.time, on_report: Callable[[BatchReport], None] | None = None):
-        """`requeue` is the events queue (for the undelivered rest of a partly delivered record;
-        without it such a record is retried whole). `max_event_age` in seconds, None: no limit."""
-        self._client = client  # a factory: the token may rotate between invocations
+        """`client` makes the client of a single-shop deployment (a factory: the token may
+        rotate between invocations); `router` instead finds each message's route (its tenant's
+        client and stale limit: runtime.tenant_router), raising ConfigurationError or
+        Unavailable for a message whose tenant cannot be used now (it is retried, the others
+        are sent). `requeue` is the events queue (for the undelivered rest of a partly delivered
+        record; without it such a record is retried whole). `max_event_age` in seconds, None: no limit."""
+        if router is None:
+            if client is None:
+                raise TypeError("QueueSender needs a client or a router")
+            route = Route(None, client, max_event_age)
+            router = lambda delivery: route  # noqa: E731 - one route for every message
+        self._router = router
         self._dead_letters = dead_letters
         self._requeue = requeue
-        self._max_event_age = max_event_age
         self._clock = clock
         self._on_report = on_report
 
     def send_batch(self, records: Sequence[dict[str, Any]], *, deadline: float | None = None) -> BatchReport:
         report = BatchReport(records=len(records))
         parsed = [item for record in records if (item := self._parse(report, record, deadline)) is not None]
-        position = 0
+        groups: dict[str | None, list[_Parsed]] = {}
         for item in parsed:
+            groups.setdefault(item.route.key, []).append(item)
+        position = 0
+        for item in (item for items in groups.values() for item in items):  # each group's events together
             item.first = position
             position += len(item.fresh)
         report.events = position + sum(len(item.stale) for item in parsed)
-        result = SendResult()
-        if position:
-            try:
-                client = self._client()
-            except Unavailable as exc:  # the token's secret store did not answer: nothing sent
-                report.problems.append(f"not sent: {exc}; the batch will be retried")
-                report.retry_message_ids.update(item.message_id for item in parsed)
-                parsed = []
-            else:
-                send_deadline = None if deadline is None else deadline - SETTLE_SECONDS
-                result = client.send_wire([item.request_of(item.fresh) for item in parsed if item.fresh],
-                                          deadline=send_deadline)
-        report.requests_sent = result.requests_sent
-        report.tiktok_latencies = result.latencies
+        outcomes: list[EventOutcome | None] = [None] * position
+        send_deadline = None if deadline is None else deadline - SETTLE_SECONDS
+        for items in groups.values():
+            if not self._send_group(report, items, outcomes, send_deadline):
+                unsent = {id(item) for item in items}
+                parsed = [item for item in parsed if id(item) not in unsent]
         # Did this batch settle anything? Then records it only did not reach in time may be
         # requeued (their receive count starts afresh) without risking an endless loop.
         progress = any(item.stale for item in parsed) or any(
-            o.status is Status.DELIVERED or o.is_data_error for o in result.outcomes)
+            o is not None and (o.status is Status.DELIVERED or o.is_data_error) for o in outcomes)
         for item in parsed:
-            self._settle(report, item, result.outcomes[item.first: item.first + len(item.fresh)], deadline, progress)
+            settled = [o for o in outcomes[item.first: item.first + len(item.fresh)] if o is not None]
+            self._settle(report, item, settled, deadline, progress)
         if self._on_report is not None:
             self._on_report(report)
         return report
+
+    def _send_group(self, report: BatchReport, items: list[_Parsed], outcomes: list[EventOutcome | None],
+                    deadline: float | None) -> bool:
+        """Send one route's fresh events, putting each outcome at its index; False (and its
+        records retried) when the route's client could not be made now."""
+        sending = [item for item in items if item.fresh]
+        if not sending:
+            return True
+        try:
+            client = items[0].route.client()
+        except Unavailable as exc:  # the token's secret store did not answer: nothing sent
+            report.problems.append(f"not sent: {exc}; the batch will be retried")
+            report.retry_message_ids.update(item.message_id for item in items)
+            return False
+        result = client.send_wire([item.request_of(item.fresh) for item in sending], deadline=deadline)
+        report.requests_sent += result.requests_sent
+        report.tiktok_latencies += result.latencies
+        base = sending[0].first  # the group's events sit together from here in the batch's numbering
+        for outcome in result.outcomes:
+            outcomes[base + outcome.index] = dataclasses.replace(outcome, index=base + outcome.index)
+        return True
 
     def _parse(self, report: BatchReport, record: dict[str, Any], deadline: float | None) -> _Parsed | None:
         message_id = str(record.get("messageId"))
@@ -146,18 +186,26 @@ class QueueSender:
             self._store(report, message_id, DeadLetter(reason=reason, body=record.get("body"),
                                                         receive_count=receive_count), deadline)
             return None
+        try:
+            route = self._router(delivery)
+        except (ConfigurationError, Unavailable) as exc:  # its tenant cannot be used now: retried
+            report.failed += len(delivery.request.data)
+            report.retry_message_ids.add(message_id)
+            report.problems.append(f"message {message_id} of shop {delivery.shop} not sent: {exc}; it will be retried")
+            return None
         stale: list[dict[str, Any]] = []
         if delivery.request.test_event_code:  # test events count in no report: nothing to count twice
             fresh = delivery.request.data
         else:
-            fresh, stale = self._by_age(delivery.request.data)
-        return _Parsed(message_id, receive_count, delivery, fresh, stale)
+            fresh, stale = self._by_age(delivery.request.data, route.max_event_age)
+        return _Parsed(message_id, receive_count, delivery, route, fresh, stale)
 
-    def _by_age(self, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _by_age(self, events: list[dict[str, Any]], max_event_age: float | None
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(events to send, events older than max_event_age)."""
-        if self._max_event_age is None:
+        if max_event_age is None:
             return events, []
-        oldest = self._clock() - self._max_event_age
+        oldest = self._clock() - max_event_age
         fresh = [e for e in events if e.get("event_time", oldest) >= oldest]
         if len(fresh) == len(events):
             return events, []
@@ -208,7 +256,7 @@ class QueueSender:
         report.stale += len(item.stale)
         letter = DeadLetter(
             reason="stale", webhook_id=item.delivery.webhook_id, receive_count=item.receive_count,
-            message=f"event_time more than {self._max_event_age:.0f} s ago (TIKTOK_MAX_EVENT_AGE): past TikTok's "
+            message=f"event_time more than {item.route.max_event_age:.0f} s ago (TIKTOK_MAX_EVENT_AGE): past TikTok's "
                     "deduplication window, so it was not sent",
             request=item.request_of(item.stale))
         report.problems.append(f"{len(item.stale)} stale event(s) of webhook {item.delivery.webhook_id} "

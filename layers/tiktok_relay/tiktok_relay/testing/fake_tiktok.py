@@ -23,6 +23,10 @@ Faults:
 
 `fake.answer_delay = 0.5` makes every answer wait that long first (a slow TikTok).
 
+Tokens: `access_token` is taken for any pixel; `fake.allow_token("tok-b", pixels={"CPIXELB"})`
+takes another one for those pixels only (TikTok answers 40001 for a pixel of another ad
+account), as several tenants' tokens are. `accepted_tokens[i]` is the token of `accepted[i]`.
+
 20001 layouts (TikTok documents none; PARTIAL_LAYOUTS): "index" [{"index": 3, ...}],
 "index_string" {"failed_events": [{"event_index": "3", ...}]}, "index_list"
 {"failed_events": [{"index": [1, 3], ...}]}, "indexes" {"failed_indexes": [1, 3]}, "event_id"
@@ -238,6 +242,8 @@ class FakeTikTok(LocalServer):
         self._rules = _Rules()
         self.received: list[Received] = []
         self.accepted: list[dict] = []  # request bodies TikTok would have taken
+        self.accepted_tokens: list[str] = []  # the token each of them came with
+        self._tokens: dict[str, frozenset[str] | None] = {}  # allow_token's: token -> its pixels (None: any)
         self.dripped: list[tuple[int, int]] = []  # per "drip" answer: (bytes written, bytes it had)
         self._on_accept = on_accept
         self._listen(port)
@@ -269,11 +275,17 @@ class FakeTikTok(LocalServer):
             self._rules.partial = partial
             self._rules.layouts = layouts
 
+    def allow_token(self, token: str, *, pixels: Iterable[str] | None = None) -> None:
+        """Take `token` too: for requests to `pixels` only, or to any pixel (None)."""
+        with self._lock:
+            self._tokens[token] = None if pixels is None else frozenset(pixels)
+
     def reset(self) -> None:
         with self._lock:
             self._rules = _Rules()
             self.received.clear()
             self.accepted.clear()
+            self.accepted_tokens.clear()
             self.dripped.clear()
 
     # --- what it saw ----------------------------------------------------------------------
@@ -328,8 +340,12 @@ class FakeTikTok(LocalServer):
             return reply(None, 40002, "Request body is not valid JSON.")
         if not token:
             return reply(body, 40104, "Access token is empty.")
-        if token != self.access_token:
+        with self._lock:
+            known, pixels = token == self.access_token or token in self._tokens, self._tokens.get(token)
+        if not known:
             return reply(body, 40105, "Access token is invalid.")
+        if pixels is not None and isinstance(body, dict) and body.get("event_source_id") not in pixels:
+            return reply(body, 40001, _CODE_MESSAGES[40001])
         try:
             check_request(body)
         except _Problem as problem:
@@ -343,19 +359,20 @@ class FakeTikTok(LocalServer):
             return reply(body, code, f"data.{index}: {message}")
         if poisoned:
             kept = [e for i, e in enumerate(body["data"]) if i not in {p[0] for p in poisoned}]
-            self._accept({**body, "data": kept})
+            self._accept({**body, "data": kept}, token)
             with self._lock:
                 layouts = self._rules.layouts
                 layout = layouts.pop(0) if len(layouts) > 1 else layouts[0]
             named = [(i, body["data"][i].get("event_id"), c, m) for i, (c, m) in poisoned]
             include, detail = partial_detail(layout, named)
             return reply(body, 20001, "Partial success.", **({"data": detail} if include else {}))
-        self._accept(body)
+        self._accept(body, token)
         return reply(body, 0, "OK", data={})
 
-    def _accept(self, body: dict) -> None:
+    def _accept(self, body: dict, token: str) -> None:
         with self._lock:
             self.accepted.append(body)
+            self.accepted_tokens.append(token)
         if self._on_accept is not None:
             self._on_accept(body)
 

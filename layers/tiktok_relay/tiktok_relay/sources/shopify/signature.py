@@ -52,11 +52,12 @@ def _decode_signature(value: str) -> bytes:
     return digest
 
 
-def verify_shopify_signature(headers: Mapping[str, str], raw_body: bytes, secrets: Sequence[str]) -> None:
+def verify_shopify_signature(headers: Mapping[str, str], raw_body: bytes, secrets: Sequence[str], *,
+                             configured_in: str = SECRET_VARIABLE) -> None:
     """Return None when the delivery is signed with one of `secrets`; raise SignatureError otherwise.
 
     Raises ConfigurationError when no secret is configured (that is a deployment problem,
-    not a bad delivery).
+    not a bad delivery). `configured_in` says where the secrets come from, for the message.
     """
     if isinstance(secrets, str):  # one secret (or a comma-separated list) passed as a plain string
         secrets = parse_secrets(secrets)
@@ -82,4 +83,4 @@ def verify_shopify_signature(headers: Mapping[str, str], raw_body: bytes, secret
         expected = hmac.new(key, body, hashlib.sha256).digest()
         matched |= hmac.compare_digest(expected, received)
     if not matched:
-        raise SignatureError(f"{HMAC_HEADER} matches no configured secret ({SECRET_VARIABLE})")
+        raise SignatureError(f"{HMAC_HEADER} matches no configured secret ({configured_in})")
