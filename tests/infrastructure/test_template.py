@@ -45,6 +45,10 @@ EVENT_FILES = sorted((ROOT / "events" / "shopify").glob("*.json"))
 BUILD = ROOT / ".aws-sam" / "build"
 
 RECEIVER, SENDER, LAYER = "ReceiverFunction", "SenderFunction", "RelayLayer"
+EVENTBRIDGE = "EventBridgeFunction"  # the EventBridge intake: exists when ShopifyEventSourceName is set
+FUNCTIONS = (RECEIVER, SENDER, EVENTBRIDGE)
+# Each function's module in the package (functions/*/app.py re-export its lambda_handler).
+HANDLER_MODULES = {RECEIVER: "receiver", SENDER: "sender", EVENTBRIDGE: "eventbridge"}
 RUNTIME, ARCHITECTURE = "python3.13", "arm64"
 POWERTOOLS_PARAMETER = "PowertoolsLayerArn"
 POWERTOOLS_SSM_PREFIX = f"/aws/service/powertools/python/{ARCHITECTURE}/{RUNTIME}/"
@@ -59,11 +63,15 @@ ENV_SOURCES = [
     PACKAGE / "pipeline" / "aws.py",
     PACKAGE / "pipeline" / "receive.py",
     PACKAGE / "pipeline" / "send.py",
+    PACKAGE / "pipeline" / "tenants.py",
     PACKAGE / "handlers" / "__init__.py",
+    PACKAGE / "handlers" / "intake.py",
     PACKAGE / "handlers" / "receiver.py",
     PACKAGE / "handlers" / "sender.py",
+    PACKAGE / "handlers" / "eventbridge.py",
     ROOT / "functions" / "receiver" / "app.py",
     ROOT / "functions" / "sender" / "app.py",
+    ROOT / "functions" / "eventbridge" / "app.py",
 ]
 # Set by Lambda itself, or Powertools settings (template Globals, or Powertools' defaults).
 PLATFORM_ENV = re.compile(r"^(AWS_|LAMBDA_|_X_AMZN_|_HANDLER$|POWERTOOLS_)")
@@ -242,8 +250,8 @@ def handler_path(template: dict, fn: str, root: Path = ROOT) -> tuple[Path, str]
 def handler_problems(template: dict) -> list[str]:
     problems = []
     functions = resources(template, "AWS::Serverless::Function")
-    if set(functions) != {RECEIVER, SENDER}:
-        problems.append(f"expected the functions {RECEIVER} and {SENDER}, found {sorted(functions)}")
+    if set(functions) != set(FUNCTIONS):
+        problems.append(f"expected the functions {', '.join(FUNCTIONS)}, found {sorted(functions)}")
     for fn in sorted(functions):
         code_uri = fn_property(template, fn, "CodeUri")
         if not isinstance(code_uri, str) or not (ROOT / code_uri).is_dir():
@@ -267,7 +275,8 @@ def handler_problems(template: dict) -> list[str]:
 
 def environment_problems(template: dict) -> list[str]:
     problems = []
-    for fn, needed in ((RECEIVER, runtime.RECEIVER_ENVIRONMENT), (SENDER, runtime.SENDER_ENVIRONMENT)):
+    for fn, needed in ((RECEIVER, runtime.RECEIVER_ENVIRONMENT), (SENDER, runtime.SENDER_ENVIRONMENT),
+                       (EVENTBRIDGE, runtime.EVENTBRIDGE_ENVIRONMENT)):
         env = fn_environment(template, fn)
         for name in needed:
             if name not in env:
@@ -278,7 +287,9 @@ def environment_problems(template: dict) -> list[str]:
     # The template and the code agree on which queue, dead-letter queue and table.
     queue, dlq = events_queue(template), dead_letter_queue(template)
     wiring = ((RECEIVER, "EVENTS_QUEUE_URL", queue), (SENDER, "DEAD_LETTER_QUEUE_URL", dlq),
-              (RECEIVER, "IDEMPOTENCY_TABLE", idempotency_table(template)))
+              (RECEIVER, "IDEMPOTENCY_TABLE", idempotency_table(template)), (EVENTBRIDGE, "EVENTS_QUEUE_URL", queue),
+              (EVENTBRIDGE, "IDEMPOTENCY_TABLE", idempotency_table(template)),
+              (EVENTBRIDGE, "STATE_TABLE", ref(fn_environment(template, RECEIVER).get("STATE_TABLE"))))
     for fn, name, resource in wiring:
         if resource is None or ref(fn_environment(template, fn).get(name)) != resource:
             problems.append(f"{fn}'s {name} is not !Ref {resource}")
@@ -470,7 +481,7 @@ def _table_problems(template: dict, variable: str) -> list[str]:
 def layer_problems(template: dict) -> list[str]:
     problems = []
     expected = [{"Ref": POWERTOOLS_PARAMETER}, {"Ref": LAYER}]
-    for fn in (RECEIVER, SENDER):
+    for fn in FUNCTIONS:
         if fn_layers(template, fn) != expected:
             problems.append(f"{fn}'s layers are {fn_layers(template, fn)!r}: want Powertools, then {LAYER}")
     parameter = template.get("Parameters", {}).get(POWERTOOLS_PARAMETER, {})
@@ -563,7 +574,7 @@ def iam_problems(template: dict) -> list[str]:
             for index, statement in enumerate(_as_list(value)):
                 if isinstance(statement, dict):
                     problems += statement_problems(f"{path}.Statement[{index}]", statement)
-    for fn in (RECEIVER, SENDER):
+    for fn in FUNCTIONS:
         for policy in _as_list(props(template, fn).get("Policies", [])):
             if isinstance(policy, str):
                 problems.append(f"{fn} attaches the managed policy {policy!r}; write a scoped statement instead")
@@ -606,6 +617,81 @@ def secret_problems(template: dict) -> list[str]:
     return problems
 
 
+EVENT_SOURCE_PARAMETER, TENANTS_PARAMETER = "ShopifyEventSourceName", "TenantsSecretName"
+# What the rule must match (README "Shopify through EventBridge"): Shopify's partner sources, its webhooks.
+SHOPIFY_PATTERN = {"source": [{"prefix": "aws.partner/shopify.com"}], "detail-type": ["shopifyWebhook"]}
+
+
+def _eventbridge_rule(template: dict) -> dict | None:
+    for event in props(template, EVENTBRIDGE).get("Events", {}).values():
+        if event.get("Type") == "EventBridgeRule":
+            return event.get("Properties", {})
+    return None
+
+
+def eventbridge_problems(template: dict) -> list[str]:
+    """The EventBridge intake exists only when ShopifyEventSourceName is set; its rule is on that
+    partner event bus and matches Shopify's webhooks only; its target retries with a policy of
+    its own, and what is never taken lands in a dead-letter queue of its own (the function's
+    own failures too), which EventBridge may write to and an alarm watches."""
+    problems = []
+    fn = template.get("Resources", {}).get(EVENTBRIDGE, {})
+    condition = template.get("Conditions", {}).get(fn.get("Condition", ""))
+    if condition != {"Fn::Not": [{"Fn::Equals": [{"Ref": EVENT_SOURCE_PARAMETER}, ""]}]}:
+        problems.append(f"{EVENTBRIDGE} does not exist only when {EVENT_SOURCE_PARAMETER} is set")
+    if template.get("Parameters", {}).get(EVENT_SOURCE_PARAMETER, {}).get("Default") != "":
+        problems.append(f"{EVENT_SOURCE_PARAMETER} must default to empty (HTTPS delivery only)")
+    rule = _eventbridge_rule(template)
+    if rule is None:
+        return [*problems, f"{EVENTBRIDGE} has no EventBridgeRule event"]
+    if ref(rule.get("EventBusName")) != EVENT_SOURCE_PARAMETER:
+        problems.append(f"the rule is not on the partner event bus {EVENT_SOURCE_PARAMETER} names")
+    if rule.get("Pattern") != SHOPIFY_PATTERN:
+        problems.append(f"the rule's pattern is {rule.get('Pattern')!r}, not {SHOPIFY_PATTERN!r}")
+    retry = rule.get("RetryPolicy") or {}
+    if not (isinstance(retry.get("MaximumRetryAttempts"), int) and retry["MaximumRetryAttempts"] >= 1
+            and isinstance(retry.get("MaximumEventAgeInSeconds"), int)):
+        problems.append("the rule's target has no RetryPolicy of its own")
+    dlq = getatt((rule.get("DeadLetterConfig") or {}).get("Arn"))
+    queue = dlq[0] if dlq and dlq[1] == "Arn" else None
+    if queue not in resources(template, "AWS::SQS::Queue") or queue in (events_queue(template),
+                                                                        dead_letter_queue(template)):
+        return [*problems, "the rule's target has no dead-letter queue of its own"]
+    on_failure = (fn_property(template, EVENTBRIDGE, "EventInvokeConfig", {}).get("DestinationConfig") or {}).get(
+        "OnFailure") or {}
+    if on_failure.get("Type") != "SQS" or getatt(on_failure.get("Destination")) != (queue, "Arn"):
+        problems.append(f"what {EVENTBRIDGE} fails to take does not go to {queue} (EventInvokeConfig OnFailure)")
+    writers = [p for p in resources(template, "AWS::SQS::QueuePolicy").values()
+               if {"Ref": queue} in p.get("Properties", {}).get("Queues", [])
+               and any(st.get("Principal") == {"Service": "events.amazonaws.com"} and "aws:SourceArn" in json.dumps(st)
+                       for st in _as_list(p["Properties"]["PolicyDocument"]["Statement"]))]
+    if not writers:
+        problems.append(f"no queue policy lets the rule (events.amazonaws.com, by source ARN) write to {queue}")
+    if not _watching(template, Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+                     Dimensions={"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}):
+        problems.append(f"no CloudWatch alarm on {queue}'s ApproximateNumberOfMessagesVisible")
+    return problems
+
+
+def tenants_problems(template: dict) -> list[str]:
+    """TenantsSecretName is optional and reaches every function; the pixel may be left out
+    only with it (a deploy-time rule says so)."""
+    problems = []
+    parameters = template.get("Parameters", {})
+    if parameters.get(TENANTS_PARAMETER, {}).get("Default") != "":
+        problems.append(f"{TENANTS_PARAMETER} must default to empty (one shop)")
+    for fn in FUNCTIONS:
+        if ref(fn_environment(template, fn).get("TENANTS_SECRET_NAME")) != TENANTS_PARAMETER:
+            problems.append(f"{fn}'s TENANTS_SECRET_NAME is not !Ref {TENANTS_PARAMETER}")
+    rules = [r for r in template.get("Rules", {}).values()
+             if r.get("RuleCondition") == {"Fn::Equals": [{"Ref": TENANTS_PARAMETER}, ""]}
+             and {"Fn::Not": [{"Fn::Equals": [{"Ref": "TikTokPixelId"}, ""]}]} in [a.get("Assert") for a in
+                                                                               r.get("Assertions", [])]]
+    if not rules:
+        problems.append(f"no rule requires TikTokPixelId when {TENANTS_PARAMETER} is empty")
+    return problems
+
+
 CHECKS = {
     "handlers": handler_problems,
     "environment": environment_problems,
@@ -619,6 +705,8 @@ CHECKS = {
     "outputs": output_problems,
     "iam": iam_problems,
     "secrets": secret_problems,
+    "eventbridge": eventbridge_problems,
+    "tenants": tenants_problems,
 }
 
 
@@ -649,6 +737,8 @@ R = "Resources"
 RECV_ENV = f"{R}/{RECEIVER}/Properties/Environment/Variables"
 SEND_ENV = f"{R}/{SENDER}/Properties/Environment/Variables"
 SEND_QUEUE_EVENT = f"{R}/{SENDER}/Properties/Events/Queue/Properties"
+EB_ENV = f"{R}/{EVENTBRIDGE}/Properties/Environment/Variables"
+EB_RULE = f"{R}/{EVENTBRIDGE}/Properties/Events/ShopifyWebhooks/Properties"
 
 MISTAKES = [
     ("handlers", _set(f"{R}/{RECEIVER}/Properties/Handler", "app.handler"), "no callable 'handler'"),
@@ -728,6 +818,21 @@ MISTAKES = [
     ("secrets", _set(f"{RECV_ENV}/SHOPIFY_CURRENCY", "8f14e45fceea167a5a36dedd4bea2543"), "looks like a secret"),
     ("secrets", _set("Parameters/TikTokAccessToken", {"Type": "String", "NoEcho": True}), "holds a secret"),
     ("secrets", _set(f"{SEND_ENV}/TIKTOK_TOKEN", {"Ref": "X"}), "holds a secret"),
+    ("handlers", _set(f"{R}/{EVENTBRIDGE}/Properties/Handler", "app.handler"), "no callable 'handler'"),
+    ("environment", _set(f"{EB_ENV}/STATE_TABLE", {"Ref": "IdempotencyTable"}), "STATE_TABLE is not"),
+    ("environment", _set(f"{EB_ENV}/SHOPIFY_CONSENT", _DELETE), "does not set SHOPIFY_CONSENT"),
+    ("eventbridge", _set(f"{R}/{EVENTBRIDGE}/Condition", _DELETE), "only when"),
+    ("eventbridge", _set(f"{EB_RULE}/EventBusName", "default"), "partner event bus"),
+    ("eventbridge", _set(f"{EB_RULE}/Pattern/source", [{"prefix": "aws.partner/"}]), "pattern"),
+    ("eventbridge", _set(f"{EB_RULE}/Pattern/detail-type", _DELETE), "pattern"),
+    ("eventbridge", _set(f"{EB_RULE}/RetryPolicy", _DELETE), "RetryPolicy"),
+    ("eventbridge", _set(f"{EB_RULE}/DeadLetterConfig/Arn", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}), "of its own"),
+    ("eventbridge", _set(f"{R}/{EVENTBRIDGE}/Properties/EventInvokeConfig/DestinationConfig", _DELETE), "OnFailure"),
+    ("eventbridge", _set(f"{R}/EventBridgeDeadLetterQueuePolicy", _DELETE), "queue policy"),
+    ("eventbridge", _set(f"{R}/EventBridgeDeadLetterAlarm", _DELETE), "alarm"),
+    ("tenants", _set(f"Parameters/{TENANTS_PARAMETER}/Default", "tiktok-relay/tenants"), "default to empty"),
+    ("tenants", _set(f"{EB_ENV}/TENANTS_SECRET_NAME", _DELETE), "TENANTS_SECRET_NAME"),
+    ("tenants", _set("Rules", _DELETE), "requires TikTokPixelId"),
 ]
 
 
@@ -887,14 +992,14 @@ def receiver_module(_loaded_template):
     return sys.modules[getattr(import_handler_module(path), attribute).__module__]
 
 
-@pytest.mark.parametrize("fn", [RECEIVER, SENDER])
+@pytest.mark.parametrize("fn", FUNCTIONS)
 def test_the_entry_points_hand_lambda_the_packaged_handlers(_loaded_template, fn):
     """functions/*/app.py only re-export: Lambda runs the very code `replay`, `serve` and the
     installed package run (tiktok_relay.handlers)."""
     path, attribute = handler_path(_loaded_template, fn)
     handler = getattr(import_handler_module(path), attribute)
     module = sys.modules[handler.__module__]
-    assert module.__name__ == f"tiktok_relay.handlers.{'receiver' if fn == RECEIVER else 'sender'}"
+    assert module.__name__ == f"tiktok_relay.handlers.{HANDLER_MODULES[fn]}"
     assert Path(module.__file__).is_relative_to(PACKAGE)
     assert len(path.read_text().splitlines()) < 15, f"{path} holds more than an entry point"
 
@@ -985,6 +1090,24 @@ def test_the_api_base_url_is_https_except_a_local_test_double(template, url, all
     assert accepted is allowed
 
 
+@pytest.mark.parametrize(("pixel", "valid"), [("CTESTPIXEL0000", True), ("C9", True), ("C123 456", False),
+                                              ("C-123", False), ("Cé123", False)])
+def test_the_pixel_parameter_takes_what_the_library_takes_or_nothing(template, pixel, valid):
+    """Empty is allowed (a tenants document gives each shop its pixel; a deploy-time rule asks for
+    it otherwise); any other value must be a pixel code as config.check_pixel_id reads one."""
+    from tiktok_relay.config import check_pixel_id
+    from tiktok_relay.errors import ConfigurationError
+
+    pattern = template["Parameters"]["TikTokPixelId"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "")
+    try:
+        check_pixel_id(pixel, "TIKTOK_PIXEL_ID")
+        accepted = True
+    except ConfigurationError:
+        accepted = False
+    assert accepted is valid and bool(re.fullmatch(pattern, pixel)) is valid
+
+
 def test_the_receiver_alarms_read_the_metrics_the_receiver_writes(template, receiver_module, monkeypatch):
     """The alarms on the receiver's own answers read EMF metrics: their names, namespace and
     dimension names must be exactly what the handler writes (an alarm on a dimension set nobody
@@ -1057,21 +1180,101 @@ def transformed(_loaded_template) -> dict:
     return transform(template, parameters, NoManagedPolicyLookups())
 
 
+# The deployments the generated roles are checked for: one shop, many shops, each with or without
+# the EventBridge intake (CloudFormation evaluates the template's conditions with these).
+ONE_SHOP = {}
+MANY_SHOPS = {TENANTS_PARAMETER: "tiktok-relay/tenants"}
+EVENT_SOURCE = {EVENT_SOURCE_PARAMETER: "aws.partner/shopify.com/1234567/tiktok-relay"}
+DEPLOYMENTS = {"one shop": ONE_SHOP, "many shops": MANY_SHOPS, "one shop, EventBridge": EVENT_SOURCE,
+               "many shops, EventBridge": {**MANY_SHOPS, **EVENT_SOURCE}}
+
+
+def deployed(template: dict, parameters: dict) -> dict:
+    """`template` as CloudFormation deploys it with `parameters` (the others at their defaults):
+    resources whose condition is false left out, each Fn::If replaced by its branch
+    (AWS::NoValue by nothing)."""
+    values = {name: p.get("Default") for name, p in template.get("Parameters", {}).items()} | parameters
+    conditions: dict[str, bool] = {}
+
+    def value(node):
+        if isinstance(node, dict) and set(node) == {"Ref"}:
+            return values.get(node["Ref"])
+        return node
+
+    def truth(node) -> bool:
+        [(function, args)] = node.items()
+        if function == "Condition":
+            return condition(args)
+        if function == "Fn::Equals":
+            return value(args[0]) == value(args[1])
+        if function == "Fn::Not":
+            return not truth(args[0])
+        if function == "Fn::And":
+            return all(truth(a) for a in args)
+        if function == "Fn::Or":
+            return any(truth(a) for a in args)
+        raise AssertionError(f"unknown condition function {function}")
+
+    def condition(name: str) -> bool:
+        if name not in conditions:
+            conditions[name] = truth(template["Conditions"][name])
+        return conditions[name]
+
+    no_value = object()
+
+    def resolve(node):
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                name, yes, no = node["Fn::If"]
+                return resolve(yes if condition(name) else no)
+            if node == {"Ref": "AWS::NoValue"}:
+                return no_value
+            out = {k: resolve(v) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v is not no_value}
+        if isinstance(node, list):
+            return [item for item in map(resolve, node) if item is not no_value]
+        return node
+
+    kept = {name: r for name, r in template.get("Resources", {}).items()
+            if "Condition" not in r or condition(r["Condition"])}
+    return resolve({**template, "Resources": kept})
+
+
+@pytest.fixture(scope="module", params=sorted(DEPLOYMENTS))
+def deployment(request, transformed) -> tuple[str, dict]:
+    return request.param, deployed(transformed, DEPLOYMENTS[request.param])
+
+
 def _generated_role(transformed: dict, fn: str) -> dict:
     role = getatt(transformed["Resources"][fn]["Properties"]["Role"])
     return transformed["Resources"][role[0]]["Properties"]
 
 
-def test_generated_roles_grant_no_wildcards(transformed):
+def test_deployed_evaluates_conditions_and_branches():
+    template = {
+        "Parameters": {"P": {"Default": ""}},
+        "Conditions": {"HasP": {"Fn::Not": [{"Fn::Equals": [{"Ref": "P"}, ""]}]}},
+        "Resources": {"A": {"Condition": "HasP"}, "B": {"Properties": {
+            "X": {"Fn::If": ["HasP", "yes", "no"]}, "L": [1, {"Fn::If": ["HasP", 2, {"Ref": "AWS::NoValue"}]}]}}},
+    }
+    assert set(deployed(template, {})["Resources"]) == {"B"}
+    assert deployed(template, {})["Resources"]["B"]["Properties"] == {"X": "no", "L": [1]}
+    assert deployed(template, {"P": "p"})["Resources"]["B"]["Properties"] == {"X": "yes", "L": [1, 2]}
+    assert set(deployed(template, {"P": "p"})["Resources"]) == {"A", "B"}
+
+
+def test_generated_roles_grant_no_wildcards(deployment):
+    name, template = deployment
     problems = []
-    for name, role in resources(transformed, "AWS::IAM::Role").items():
+    for role_name, role in resources(template, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
             for index, statement in enumerate(_as_list(policy["PolicyDocument"]["Statement"])):
-                problems += statement_problems(f"{name}/{policy['PolicyName']}[{index}]", statement)
-        problems += [f"{name}: managed policy {arn}" for arn in role["Properties"].get("ManagedPolicyArns", [])
+                problems += statement_problems(f"{role_name}/{policy['PolicyName']}[{index}]", statement)
+        problems += [f"{role_name}: managed policy {arn}" for arn in role["Properties"].get("ManagedPolicyArns", [])
                      if arn not in ALLOWED_MANAGED_POLICIES]
     assert problems == []
-    assert set(resources(transformed, "AWS::IAM::Role")) == {f"{RECEIVER}Role", f"{SENDER}Role"}
+    functions = [RECEIVER, SENDER] + ([EVENTBRIDGE] if "EventBridge" in name else [])
+    assert set(resources(template, "AWS::IAM::Role")) == {f"{fn}Role" for fn in functions}
 
 
 def _allowed(role: dict) -> list[tuple[str, object]]:
@@ -1088,26 +1291,77 @@ def _queue_of(resource) -> str | None:
     return None
 
 
-def test_generated_roles_are_least_privilege(transformed):
-    receiver, sender = _generated_role(transformed, RECEIVER), _generated_role(transformed, SENDER)
+def _secrets_read(role: dict) -> set[str]:
+    """The parameters naming the secrets a role may read (`${Name}-??????` in the secret's ARN)."""
+    return {r["Fn::Sub"].rsplit(":secret:", 1)[1] for a, r in _allowed(role) if a.startswith("secretsmanager")}
+
+
+def test_each_function_reads_only_the_secrets_it_needs(deployment):
+    """One shop: the receiver its webhook secret, the sender its access token, the EventBridge
+    intake none (it checks no signature and sends nothing). Many shops: each only the tenants
+    document, which holds every shop's secrets and pixels."""
+    name, template = deployment
+    many = name.startswith("many")
+    wanted = {RECEIVER: "${TenantsSecretName}-??????" if many else "${ShopifyWebhookSecretName}-??????",
+              SENDER: "${TenantsSecretName}-??????" if many else "${TikTokAccessTokenSecretName}-??????"}
+    for fn, secret in wanted.items():
+        assert _secrets_read(_generated_role(template, fn)) == {secret}, fn
+    if "EventBridge" in name:
+        assert _secrets_read(_generated_role(template, EVENTBRIDGE)) == ({"${TenantsSecretName}-??????"} if many
+                                                                         else set())
+
+
+def test_generated_roles_are_least_privilege(deployment):
+    name, template = deployment
+    receiver, sender = _generated_role(template, RECEIVER), _generated_role(template, SENDER)
     assert {a for a, _ in _allowed(receiver)} == {
         "sqs:SendMessage*", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
         "secretsmanager:GetSecretValue"}
     assert {a for a, _ in _allowed(sender)} == {"sqs:SendMessage*", "secretsmanager:GetSecretValue"}
-    # Each sends to its own queue only; each reads its own secret only.
+    # Each sends to its own queue only.
     assert {_queue_of(r) for a, r in _allowed(receiver) if a.startswith("sqs:")} == {"EventsQueue"}
     # The sender writes dead letters, and the undelivered rest of a partly delivered message.
     assert {_queue_of(r) for a, r in _allowed(sender) if a.startswith("sqs:")} == {"DeadLetterQueue", "EventsQueue"}
-    assert {r["Fn::Sub"].rsplit(":secret:", 1)[1] for a, r in _allowed(receiver) if a.startswith("secretsmanager")} \
-        == {"${ShopifyWebhookSecretName}-??????"}
-    assert {r["Fn::Sub"].rsplit(":secret:", 1)[1] for a, r in _allowed(sender) if a.startswith("secretsmanager")} \
-        == {"${TikTokAccessTokenSecretName}-??????"}
     assert {getatt(r) for a, r in _allowed(receiver) if a.startswith("dynamodb:")} == {
         ("IdempotencyTable", "Arn"), ("StateTable", "Arn")}
     # The state table is read and written, never updated or deleted.
     assert {a for a, r in _allowed(receiver) if getatt(r) == ("StateTable", "Arn")} == {
         "dynamodb:GetItem", "dynamodb:PutItem"}
     assert "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole" not in receiver["ManagedPolicyArns"]
+    if "EventBridge" in name:
+        intake = _generated_role(template, EVENTBRIDGE)
+        # The receiver's tables and queue; its own dead-letter queue for what it fails to take.
+        assert {a for a, r in _allowed(intake) if a.startswith("dynamodb:")} == {
+            a for a, r in _allowed(receiver) if a.startswith("dynamodb:")}
+        assert {getatt(r) for a, r in _allowed(intake) if a.startswith("dynamodb:")} == {
+            ("IdempotencyTable", "Arn"), ("StateTable", "Arn")}
+        assert {_queue_of(r) for a, r in _allowed(intake) if a == "sqs:SendMessage*"} == {"EventsQueue"}
+        assert {getatt(r) for a, r in _allowed(intake) if a == "sqs:SendMessage"} == {
+            ("EventBridgeDeadLetterQueue", "Arn")}
+
+
+def test_the_eventbridge_rule_as_generated(deployment):
+    """The rule SAM generates: on the partner event bus, Shopify's pattern, the function as its
+    target with the retry policy and dead-letter queue of its own; nothing without the parameter."""
+    name, template = deployment
+    rules = resources(template, "AWS::Events::Rule")
+    if "EventBridge" not in name:
+        assert rules == {} and EVENTBRIDGE not in template["Resources"]
+        return
+    [rule] = rules.values()
+    p = rule["Properties"]
+    assert ref(p["EventBusName"]) == EVENT_SOURCE_PARAMETER and p["EventPattern"] == SHOPIFY_PATTERN
+    [target] = p["Targets"]
+    assert getatt(target["Arn"]) == (EVENTBRIDGE, "Arn")
+    assert getatt(target["DeadLetterConfig"]["Arn"]) == ("EventBridgeDeadLetterQueue", "Arn")
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    [permission] = [r for r in resources(template, "AWS::Lambda::Permission").values()
+                    if ref(r["Properties"]["FunctionName"]) == EVENTBRIDGE]
+    assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+    [config] = resources(template, "AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["MaximumRetryAttempts"] == 2
+    assert getatt(config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]) == (
+        "EventBridgeDeadLetterQueue", "Arn")
 
 
 def test_generated_event_source_mapping(transformed):
@@ -1121,7 +1375,7 @@ def test_generated_event_source_mapping(transformed):
 
 def test_generated_functions_keep_the_layer_order(transformed):
     layer = next(name for name in resources(transformed, "AWS::Lambda::LayerVersion") if name.startswith(LAYER))
-    for fn in (RECEIVER, SENDER):
+    for fn in FUNCTIONS:
         assert transformed["Resources"][fn]["Properties"]["Layers"] == [{"Ref": POWERTOOLS_PARAMETER}, {"Ref": layer}]
 
 
