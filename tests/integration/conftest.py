@@ -5,10 +5,13 @@ fake Lambda context."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
+from tests.support import clean_env, console_script
 from tests.support.aws import LOCAL_WEBHOOK_SECRET, PIXEL_ID, SHOPIFY_SECRET_NAME, TIKTOK_SECRET_NAME, Aws
+from tests.support.serve import Serve, free_port, wait_until_listening
 
 
 @pytest.fixture
@@ -121,3 +124,23 @@ def powertools_stdout(capsys, receiver_app, sender_app, eventbridge_app):
     yield capsys
     for handler, stream in saved.items():
         handler.stream = stream
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """`serve(*args, **env)` starts `tiktok-relay serve` on a free port (stopped after the test)."""
+    started = []
+
+    def start(*args: str, **env: str) -> Serve:
+        port = free_port()
+        process = subprocess.Popen(console_script() + ["serve", "--port", str(port), *args], env=clean_env(**env),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+        started.append(process)
+        wait_until_listening(port, process)
+        return Serve(port, process)
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

@@ -4,79 +4,16 @@ the sender behind it, as a development store (through a tunnel) would reach it."
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import time
 
 import pytest
-import urllib3
 
 from tests.support import clean_env, console_script
-from tiktok_relay.local.apigw import shopify_headers
+from tests.support.serve import free_port, wait_for
 
 SECRET = "serve-test-secret"
 ORDER = {"id": 4401, "email": "serve.test@example.com", "total_price": "12.00", "currency": "EUR",
          "processed_at": "2026-11-20T09:58:01+00:00", "line_items": [{"variant_id": 7, "quantity": 1, "price": "12.00"}]}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_listening(port: int, process: subprocess.Popen) -> None:
-    for _ in range(300):
-        if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode())
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError("serve did not start listening")
-
-
-class Serve:
-    def __init__(self, port: int, process: subprocess.Popen):
-        self.port, self.process = port, process
-        self.url = f"http://127.0.0.1:{port}/webhooks/shopify"
-        self.http = urllib3.PoolManager(retries=False)
-
-    def post(self, body: bytes, secret: str, path: str = "/webhooks/shopify", **options):
-        return self.http.request("POST", f"http://127.0.0.1:{self.port}{path}", body=body,
-                                 headers=shopify_headers("orders/paid", body, secret, **options))
-
-    def stop(self) -> str:
-        """Stop it; its stderr."""
-        self.process.terminate()
-        _, err = self.process.communicate(timeout=10)
-        return err.decode()
-
-
-@pytest.fixture
-def serve(tmp_path):
-    started = []
-
-    def start(*args: str, **env: str) -> Serve:
-        port = free_port()
-        process = subprocess.Popen(console_script() + ["serve", "--port", str(port), *args], env=clean_env(**env),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
-        started.append(process)
-        wait_until_listening(port, process)
-        return Serve(port, process)
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-
-
-def wait_for(condition) -> None:
-    for _ in range(200):  # the sender drains the queue after answering; a guard, not a timing assertion
-        if condition():
-            return
-        time.sleep(0.05)
 
 
 def test_live_serve_receives_a_signed_webhook_and_delivers_it(serve, fake_tiktok):

@@ -11,6 +11,7 @@ Commands (their names, flags and output shapes are relied upon; keep them):
     replay      run events/ files through receiver -> queue -> sender, like Lambda, without Docker
     serve       the receiver over HTTP on localhost, like `sam local start-api`
     snippet     the storefront code (theme snippet, custom pixel), filled in
+    tenants check  validate a tenants document (many shops in one deployment), printing no secret
 
 Exit status (every command): 0 done, 1 not everything was delivered (or subscribed),
 2 unusable input or configuration. Below this package nothing knows exit statuses or prints.
@@ -43,23 +44,26 @@ ENVIRONMENT = {
     "SHOPIFY_CONSENT": "respect (default), require or ignore the buyer's recorded tracking consent",
     "SHOPIFY_ADMIN_ACCESS_TOKEN": "Admin API access token (instead of --access-token)",
     "SHOPIFY_ADMIN_BASE_URL": "replaces https://SHOP, e.g. the fake Admin API's URL",
+    "TIKTOK_RELAY_TENANTS": "a tenants document (many shops); replaces the single-shop settings",
 }
 _BUILD_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION")
 _MAPPING_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
                 "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID", "SHOPIFY_CONSENT")
-_LOCAL_ENV = ("SHOPIFY_WEBHOOK_SECRET", *_MAPPING_ENV,
+_LOCAL_ENV = ("TIKTOK_RELAY_TENANTS", "SHOPIFY_WEBHOOK_SECRET", *_MAPPING_ENV,
               "TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION")
 COMMAND_ENVIRONMENT = {
     "build": _BUILD_ENV,
     "send": ("TIKTOK_ACCESS_TOKEN", *_BUILD_ENV, "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION"),
     "fake-tiktok": ("TIKTOK_ACCESS_TOKEN",),
     "fake-shopify": (),
-    "map": _MAPPING_ENV,
-    "sign": ("SHOPIFY_WEBHOOK_SECRET",),
-    "register": ("SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL", "SHOPIFY_TOPIC_EVENTS"),
+    "map": ("TIKTOK_RELAY_TENANTS", *_MAPPING_ENV),
+    "sign": ("TIKTOK_RELAY_TENANTS", "SHOPIFY_WEBHOOK_SECRET"),
+    "register": ("TIKTOK_RELAY_TENANTS", "SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL",
+                 "SHOPIFY_TOPIC_EVENTS"),
     "replay": _LOCAL_ENV,
     "serve": _LOCAL_ENV,
     "snippet": ("TIKTOK_PIXEL_ID", "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CONTENT_ID"),
+    "tenants": ("TIKTOK_RELAY_TENANTS",),
 }
 _NOTES = {
     "fake-tiktok": "TIKTOK_ACCESS_TOKEN here is the token the fake accepts (default fake-tiktok-token).",
@@ -113,8 +117,9 @@ def make_parser() -> argparse.ArgumentParser:
     mapping = _command(commands, "map", "show the request a store webhook payload becomes")
     mapping.add_argument("--platform", required=True, choices=("shopify",), help="the store platform")
     mapping.add_argument("--topic", required=True, help="webhook topic, e.g. orders/paid")
-    mapping.add_argument("--shop-domain", default="example.myshopify.com",
-                         help="the shop's myshopify.com domain (default example.myshopify.com)")
+    mapping.add_argument("--shop-domain",
+                         help="the shop's myshopify.com domain (default example.myshopify.com; with "
+                              "TIKTOK_RELAY_TENANTS, the shop whose pixel and settings to use)")
     mapping.add_argument("file", metavar="FILE", help="the webhook's JSON body (- for stdin)")
     mapping.set_defaults(run="map:run_map")
 
@@ -174,6 +179,14 @@ def make_parser() -> argparse.ArgumentParser:
     shopify_code.add_argument("--kind", choices=("theme", "pixel"),
                               help="theme: snippets/tiktok-relay.liquid; pixel: the custom pixel (default: both)")
     shopify_code.set_defaults(run="snippet:run_snippet")
+
+    tenants = _command(commands, "tenants", "tenants documents: many shops in one deployment")
+    tenant_actions = tenants.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = _command(tenant_actions, "check", "validate a tenants document without printing any secret",
+                     env_key="tenants")
+    check.add_argument("path", nargs="?", metavar="PATH",
+                       help="the document (default $TIKTOK_RELAY_TENANTS)")
+    check.set_defaults(run="tenants:run_tenants_check")
     return parser
 
 

@@ -11,6 +11,8 @@ body the Lambda receiver queues), as indented JSON on stdout. Nothing is sent.
     TIKTOK_OFFLINE_EVENT_SET_ID). The payload is read as a first delivery: a cart's whole contents.
   Without TIKTOK_PIXEL_ID, `event_source_id` shows the placeholder "<TIKTOK_PIXEL_ID>" and
   stderr says so: map sends nothing, so a missing pixel is not an error here.
+- With TIKTOK_RELAY_TENANTS, the pixel and settings are those of the shop --shop-domain names
+  (required when the document lists several shops); the environment's are not read.
 """
 
 from __future__ import annotations
@@ -24,25 +26,33 @@ import time
 from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, say
 
 PIXEL_PLACEHOLDER = "<TIKTOK_PIXEL_ID>"
+DEFAULT_SHOP = "example.myshopify.com"
 
 
 def run_map(args: argparse.Namespace) -> int:
     from tiktok_relay.cli.payload import read_webhook_body
     from tiktok_relay.config import check_pixel_id, env_value
+    from tiktok_relay.local.tenants import local_tenants, tenant_of
     from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
     from tiktok_relay.sources.shopify.settings import ShopifySettings
     from tiktok_relay.sources.shopify.topics import resolve_topic
 
     topic = resolve_topic(args.topic)
     payload = read_webhook_body(args.file, command="map").payload
-    settings = ShopifySettings.from_env()
-    pixel_id = check_pixel_id(env_value(os.environ, "TIKTOK_PIXEL_ID"), "TIKTOK_PIXEL_ID")
+    pixel_id: str | None
+    if (tenants := local_tenants()) is not None:  # the shop's own pixel and settings
+        tenant = tenant_of(tenants, "shopify", args.shop_domain)
+        shop, settings, pixel_id = tenant.key, tenant.parsed["shopify"], tenant.pixel_id
+    else:
+        shop = args.shop_domain or DEFAULT_SHOP
+        settings = ShopifySettings.from_env()
+        pixel_id = check_pixel_id(env_value(os.environ, "TIKTOK_PIXEL_ID"), "TIKTOK_PIXEL_ID")
     if pixel_id is None:
         say(f"note: TIKTOK_PIXEL_ID is not set; event_source_id shows {PIXEL_PLACEHOLDER} (map sends nothing)")
         pixel_id = PIXEL_PLACEHOLDER
 
     try:
-        result = map_webhook(topic, payload, args.shop_domain, settings, now=int(time.time()))
+        result = map_webhook(topic, payload, shop, settings, now=int(time.time()))
     except Exception as exc:  # a bug: say so without echoing payload values
         say(f"mapping failed unexpectedly ({type(exc).__name__}); this is a tiktok-relay bug")
         return EXIT_UNDELIVERED

@@ -47,7 +47,14 @@ def run_replay(args: argparse.Namespace) -> int:
 
 def unauthorized_hint(run: ReplayRun) -> str | None:
     """Why every file got 401, and how to fix it; None unless every one did."""
-    if not run.all_unauthorized or run.secret is None:
+    if not run.all_unauthorized:
+        return None
+    if run.tenants is not None:
+        return (f"every delivery was refused with 401: the files are not signed with their shop's webhook_secret in "
+                f"{run.tenants}, or name shops it does not list. Sign your payloads with `tiktok-relay sign "
+                "--shop-domain SHOP` (it signs with that shop's secret), or unset TIKTOK_RELAY_TENANTS to replay "
+                "events/ with the local development secret")
+    if run.secret is None:
         return None
     if run.secret.from_environment:
         return (f"every delivery was refused with 401: the files are not signed with {run.secret.variable}. "

@@ -55,11 +55,12 @@ def run_serve(args: argparse.Namespace) -> int:
     for note in local.notes:
         say(f"note: {note}")
     url = f"http://127.0.0.1:{server.server_address[1]}{WEBHOOK_PATH}"
+    shop = " --shop-domain SHOP" if local.tenants is not None else ""  # which shop's secret signs it
     _line(f"receiver listening on {url}\n"
-          f"  signatures checked with {local.secret.describe()}\n"
+          f"  signatures checked with {local.describe_secrets()}\n"
           f"  events sent to {target}\n"
           f"  dead letters appended to {local.pipeline.dead_letters.path} (NDJSON, one record per line)\n"
-          f"  try it: tiktok-relay sign --platform shopify --topic orders/paid --curl {url} ORDER.json | sh\n"
+          f"  try it: tiktok-relay sign --platform shopify --topic orders/paid{shop} --curl {url} ORDER.json | sh\n"
           "Ctrl-C stops")
     try:
         server.serve_forever()

@@ -7,7 +7,8 @@
   deployed receiver. curl sends FILE byte for byte, so the signature holds.
 - It signs with the platform's secret variable (SHOPIFY_WEBHOOK_SECRET; the first one when it
   lists several) or, when that is unset, the local development secret that replay and serve
-  check by default. stderr says which, never the value.
+  check by default. With TIKTOK_RELAY_TENANTS it signs with the webhook_secret of the shop
+  --shop-domain names (required when the document lists several). stderr says which, never the value.
 - Every call gets a new webhook id unless --webhook-id gives one. The receiver deduplicates on
   what the signature covers (topic, shop and body), not on that id: the same FILE signed again
   is answered `duplicate` whatever its webhook id; change the body for a new delivery.
@@ -44,7 +45,8 @@ def _check_url(url: str, path: str) -> str:
 def run_sign(args: argparse.Namespace) -> int:
     from tiktok_relay.cli.payload import read_webhook_body
     from tiktok_relay.local.apigw import http_api_event
-    from tiktok_relay.local.platforms import new_delivery, platform, webhook_secret
+    from tiktok_relay.local.platforms import new_delivery, platform, tenant_secret, webhook_secret
+    from tiktok_relay.local.tenants import local_tenants, tenant_of
 
     store = platform(args.platform)
     topic = store.resolve_topic(args.topic)
@@ -52,9 +54,13 @@ def run_sign(args: argparse.Namespace) -> int:
     if url is not None and args.file == "-":
         raise UsageError("--curl needs a FILE, not stdin: curl sends the file itself, byte for byte")
     body = read_webhook_body(args.file, command="sign")
-    secret = webhook_secret(store)
-    delivery = new_delivery(topic, _header_safe(args.shop_domain, "--shop-domain") or store.default_shop_domain,
-                            _header_safe(args.webhook_id, "--webhook-id"))
+    shop = _header_safe(args.shop_domain, "--shop-domain")
+    if (tenants := local_tenants()) is not None:  # the shop's own secret, from the tenants document
+        tenant = tenant_of(tenants, store.name, shop)
+        secret, shop = tenant_secret(tenant, tenants.origin), tenant.key
+    else:
+        secret = webhook_secret(store)
+    delivery = new_delivery(topic, shop or store.default_shop_domain, _header_safe(args.webhook_id, "--webhook-id"))
     headers = store.signed_headers(body.raw, secret.signing_secret, delivery)
     if url is None:
         event = http_api_event("POST", store.path, headers, body.raw)

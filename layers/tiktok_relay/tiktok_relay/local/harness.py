@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -30,15 +32,19 @@ from tiktok_relay.local.memory import (
     QueuedMessage,
 )
 from tiktok_relay.local.platforms import LOCAL_WEBHOOK_SECRET, WebhookSecret, platform, webhook_secret
+from tiktok_relay.local.tenants import local_tenants
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.receive import Receiver
 from tiktok_relay.pipeline.runtime import StaticSecret
-from tiktok_relay.pipeline.send import BatchReport, QueueSender
+from tiktok_relay.pipeline.send import BatchReport, QueueSender, Route
+from tiktok_relay.sources.shopify.eventbridge import is_partner_event
 from tiktok_relay.sources.shopify.receiver import ShopifySource
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 
 if TYPE_CHECKING:
+    from tiktok_relay.pipeline.ports import Tenants
+    from tiktok_relay.pipeline.tenants import TenantDirectory
     from tiktok_relay.testing.fake_tiktok import FakeTikTok
 
 __all__ = ["LOCAL_PIXEL_ID", "LOCAL_WEBHOOK_SECRET", "LocalPipeline", "LocalRun", "open_local_pipeline"]
@@ -55,6 +61,7 @@ _POWERTOOLS_DEFAULTS = {
 }
 RECEIVER_MODULE = "tiktok_relay.handlers.receiver"
 SENDER_MODULE = "tiktok_relay.handlers.sender"
+EVENTBRIDGE_MODULE = "tiktok_relay.handlers.eventbridge"
 
 
 def use_local_powertools_defaults() -> None:
@@ -64,10 +71,11 @@ def use_local_powertools_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
-def load_handlers() -> tuple[ModuleType, ModuleType]:
-    """The receiver and sender handler modules (imported once per process)."""
+def load_handlers() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """The receiver, sender and EventBridge intake handler modules (imported once per process)."""
     check_local_extra()
-    return importlib.import_module(RECEIVER_MODULE), importlib.import_module(SENDER_MODULE)
+    return (importlib.import_module(RECEIVER_MODULE), importlib.import_module(SENDER_MODULE),
+            importlib.import_module(EVENTBRIDGE_MODULE))
 
 
 def check_dead_letter_path(path: str | Path, flag: str = "--dead-letter") -> Path:
@@ -122,9 +130,13 @@ class LocalPipeline:
         batch_size: int = 10,
         max_receives: int = 5,
         max_event_age: float | None = None,
+        tenants: Tenants | None = None,
+        router: Callable[[QueuedDelivery], Route] | None = None,
     ):
         """`max_event_age`: the sender's stale limit in seconds (None: none; see
-        `local_max_event_age`)."""
+        `local_max_event_age`). With `tenants` (a tenants document), the shops' own pixels,
+        secrets and settings replace `pixel_id`, `webhook_secret` and `settings`, and `router`
+        (runtime.tenant_router; None for a dry run) gives each message its tenant's client."""
         if batch_size < 1 or max_receives < 1:
             raise UsageError("--batch-size and --max-receives must be at least 1")
         self.queue = MemoryQueue()
@@ -133,19 +145,20 @@ class LocalPipeline:
         self.tally = Tally()
         self.batch_size = batch_size
         self.max_receives = max_receives
-        self.dry_run = client_factory is None
+        self.dry_run = client_factory is None and router is None
         self._drained: Drained | None = None
-        source = ShopifySource(secrets=StaticSecret(webhook_secret, "SHOPIFY_WEBHOOK_SECRET"), settings=settings,
-                               pixel_id=pixel_id)
+        source = ShopifySource(tenants=tenants) if tenants is not None else ShopifySource(
+            secrets=StaticSecret(webhook_secret, "SHOPIFY_WEBHOOK_SECRET"), settings=settings, pixel_id=pixel_id)
+        # One receiver for both intakes: in AWS they are two functions on the same queue and tables.
         receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore(),
                             state_store=self.states)
         sender = None if self.dry_run else QueueSender(
-            client=client_factory, dead_letters=self.dead_letters, requeue=self.queue, max_event_age=max_event_age,
-            on_report=self._count,
+            client=client_factory, router=router, dead_letters=self.dead_letters, requeue=self.queue,
+            max_event_age=max_event_age, on_report=self._count,
         )
         with self.quiet():  # Powertools' Logger keeps the stream it is created with
-            self.receiver_app, self.sender_app = load_handlers()
-        runtime.install(receiver=receiver, sender=sender)
+            self.receiver_app, self.sender_app, self.eventbridge_app = load_handlers()
+        runtime.install(receiver=receiver, sender=sender, event_receiver=receiver)
 
     @staticmethod
     def quiet():
@@ -163,11 +176,16 @@ class LocalPipeline:
             self._drained.problems += report.problems
 
     def deliver(self, event: dict) -> tuple[dict, dict | None]:
-        """One API Gateway event through the receiver handler. Returns its HTTP response and
-        the Events API request it enqueued (None if it enqueued nothing)."""
+        """One event through the handler Lambda would run it with: an API Gateway event through
+        the receiver, an EventBridge event through the EventBridge intake. Returns the HTTP
+        response (for an EventBridge event, what the receiver would have answered) and the
+        Events API request it enqueued (None if it enqueued nothing)."""
         before = len(self.queue.sent)
         with self.quiet():
-            response = self.receiver_app.lambda_handler(event, FakeLambdaContext(function_name="receiver"))
+            if is_partner_event(event):
+                response = self._from_eventbridge(event)
+            else:
+                response = self.receiver_app.lambda_handler(event, FakeLambdaContext(function_name="receiver"))
         self.tally.webhooks += 1
         request = None
         if len(self.queue.sent) > before:
@@ -175,6 +193,14 @@ class LocalPipeline:
             request = queued.model_dump(mode="json", exclude_none=True)
             self.tally.events += len(queued.data)
         return response, request
+
+    def _from_eventbridge(self, event: dict) -> dict:
+        """What the EventBridge intake made of `event`: its answer, or the one it raised for
+        Lambda to retry (a local run reports it instead)."""
+        try:
+            return self.eventbridge_app.lambda_handler(event, FakeLambdaContext(function_name="eventbridge"))
+        except self.eventbridge_app.DeliveryNotAccepted as exc:
+            return {"statusCode": exc.reply.status, "body": json.dumps(exc.reply.body)}
 
     def drain(self) -> Drained:
         """Run the sender over the queue until it is empty, redelivering failed records until
@@ -231,18 +257,20 @@ class Target:
     fake: FakeTikTok | None = None
 
 
-def choose_target(*, live: bool, dry_run: bool, env=None) -> tuple[Target, list[str]]:
+def choose_target(*, live: bool, dry_run: bool, env=None, tenants: TenantDirectory | None = None
+                  ) -> tuple[Target, list[str]]:
     """The embedded fake unless `live`; with `live`, the Events API the environment configures
-    (TIKTOK_ACCESS_TOKEN and TIKTOK_PIXEL_ID required). Also returns notes for the user. The fake
-    is created, not started. Raises ConfigurationError naming what is wrong."""
+    (TIKTOK_ACCESS_TOKEN and TIKTOK_PIXEL_ID required, unless `tenants` give each shop its own).
+    Also returns notes for the user. The fake is created, not started; it takes each tenant's
+    token for the tenant's pixel and offline event set. Raises ConfigurationError naming what is wrong."""
     env = os.environ if env is None else env
     tiktok = TikTokSettings.from_env(env)
     notes: list[str] = []
     if live:
-        if not tiktok.access_token:
+        if tenants is None and not tiktok.access_token:
             raise ConfigurationError("TIKTOK_ACCESS_TOKEN is not set; --live posts to the Events API with it "
                                      "(without --live, the embedded fake TikTok is used)")
-        pixel_id = tiktok.require_pixel()
+        pixel_id = tiktok.require_pixel() if tenants is None else ""
         base = tiktok.base_url.rstrip("/")
         where = f"TikTok ({base})" if base == TikTokSettings.DEFAULT_BASE_URL else f"the Events API at {base}"
         return Target(None if dry_run else tiktok, pixel_id, "nowhere (--dry-run)" if dry_run else where), notes
@@ -256,6 +284,9 @@ def choose_target(*, live: bool, dry_run: bool, env=None) -> tuple[Target, list[
     from tiktok_relay.testing.fake_tiktok import FakeTikTok
 
     fake = FakeTikTok()
+    for tenant in (tenants.tenants.values() if tenants is not None else ()):
+        offline = tenant.parsed["shopify"].offline_event_set_id
+        fake.allow_token(tenant.access_token or "", pixels={tenant.pixel_id, *([offline] if offline else [])})
     settings = TikTokSettings(access_token=fake.access_token, pixel_id=pixel_id, api_version=tiktok.api_version,
                               base_url=fake.base_url)
     return Target(settings, pixel_id, f"the embedded fake TikTok ({fake.base_url})", fake), notes
@@ -267,8 +298,17 @@ class LocalRun:
 
     pipeline: LocalPipeline
     target: Target
-    secret: WebhookSecret
+    secret: WebhookSecret | None  # the one shop's secrets; None with a tenants document
     notes: list[str]
+    tenants: TenantDirectory | None = None
+
+    def describe_secrets(self) -> str:
+        """What signatures are checked with, never a value."""
+        if self.tenants is not None:
+            count = len(self.tenants.tenants)
+            return f"each shop's webhook_secret in {self.tenants.origin} ({count} shop{'s' if count > 1 else ''})"
+        assert self.secret is not None
+        return self.secret.describe()
 
     def close(self) -> None:
         if self.target.fake is not None:
@@ -289,29 +329,36 @@ def local_max_event_age(tiktok_url: str) -> float | None:
 
 def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_letter_path: str | Path,
                         batch_size: int = 10, max_receives: int = 5, require_secret: bool = False) -> LocalRun:
-    """What `replay` and `serve` run: the pipeline configured from the environment, sending to
-    the embedded fake TikTok (started here; `close()` stops it) unless `live`. Everything is
-    checked before anything is sent: raises ConfigurationError or UsageError naming what is wrong.
+    """What `replay` and `serve` run: the pipeline configured from the environment (the shops of
+    TIKTOK_RELAY_TENANTS, or the one shop of the single-shop settings), sending to the embedded
+    fake TikTok (started here; `close()` stops it) unless `live`. Everything is checked before
+    anything is sent: raises ConfigurationError or UsageError naming what is wrong.
     `require_secret`: the platform's secret variable must be set (no local development secret)."""
-    from tiktok_relay.pipeline.runtime import client_factory
+    from tiktok_relay.pipeline.runtime import client_factory, tenant_router
 
     use_local_powertools_defaults()
-    shopify = ShopifySettings.from_env()
-    secret = webhook_secret(platform("shopify"))
-    if require_secret and not secret.from_environment:
+    tenants = local_tenants()
+    directory = tenants.directory() if tenants is not None else None
+    shopify = ShopifySettings.from_env() if tenants is None else ShopifySettings()
+    secret = webhook_secret(platform("shopify")) if tenants is None else None
+    if require_secret and secret is not None and not secret.from_environment:
         raise ConfigurationError(f"{secret.variable} is not set; with --live, set it to your app's secret (the "
                                  "local development secret is public, so anyone could post to your pixel)")
     dead_letters = check_dead_letter_path(dead_letter_path)
-    target, notes = choose_target(live=live, dry_run=dry_run)
+    target, notes = choose_target(live=live, dry_run=dry_run, tenants=directory)
     settings = target.settings
-    clients = None if settings is None else client_factory(
-        settings, StaticSecret(settings.access_token or "", "TIKTOK_ACCESS_TOKEN"))
+    max_event_age = None if settings is None else local_max_event_age(settings.base_url)
+    clients = router = None
+    if settings is not None and tenants is not None:
+        router = tenant_router(settings, tenants, max_event_age=max_event_age)
+    elif settings is not None:
+        clients = client_factory(settings, StaticSecret(settings.access_token or "", "TIKTOK_ACCESS_TOKEN"))
     try:
         pipeline = LocalPipeline(
-            client_factory=clients,
-            pixel_id=target.pixel_id, webhook_secret=",".join(secret.secrets), settings=shopify,
+            client_factory=clients, router=router, tenants=tenants,
+            pixel_id=target.pixel_id, webhook_secret=",".join(secret.secrets) if secret else "", settings=shopify,
             dead_letter_path=dead_letters, batch_size=batch_size, max_receives=max_receives,
-            max_event_age=None if settings is None else local_max_event_age(settings.base_url),
+            max_event_age=max_event_age,
         )
     except BaseException:
         if target.fake is not None:
@@ -319,4 +366,4 @@ def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_lette
         raise
     if target.fake is not None:
         target.fake.start()
-    return LocalRun(pipeline, target, secret, notes)
+    return LocalRun(pipeline, target, secret, notes, directory)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tiktok_relay.errors import ConfigurationError
+from tiktok_relay.pipeline.ports import Tenant
+from tiktok_relay.pipeline.tenants import TENANTS_FILE_VARIABLE
 from tiktok_relay.sources.common.signing import parse_secrets
 
 # The secret that signed the files in events/. Public on purpose: for local runs only.
@@ -50,6 +52,7 @@ class WebhookSecret:
     secrets: tuple[str, ...]
     from_environment: bool
     variable: str
+    label: str | None = None  # how to name them instead (a tenant's: "shop X's webhook_secret in ...")
 
     @property
     def signing_secret(self) -> str:
@@ -57,6 +60,8 @@ class WebhookSecret:
         return self.secrets[0]
 
     def describe(self) -> str:
+        if self.label is not None:
+            return self.label
         if not self.from_environment:
             return "the local development secret (what events/ and `tiktok-relay sign` use; see README)"
         count = len(self.secrets)
@@ -107,3 +112,9 @@ def new_delivery(topic: str, shop_domain: str, webhook_id: str | None = None,
     """A fresh delivery: a new webhook id unless one is given (the same id is a redelivery)."""
     triggered = now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return Delivery(topic, shop_domain, webhook_id or str(uuid.uuid4()), triggered)
+
+
+def tenant_secret(tenant: Tenant, origin: str) -> WebhookSecret:
+    """A tenant's webhook secrets, named by its shop and the document (never the value)."""
+    return WebhookSecret(tuple(tenant.webhook_secrets), True, TENANTS_FILE_VARIABLE,
+                         label=f"shop {tenant.key}'s webhook_secret in {origin}")

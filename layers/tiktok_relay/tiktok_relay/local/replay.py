@@ -1,8 +1,11 @@
-"""Replaying API Gateway event files through the whole relay, as `tiktok-relay replay` does
+"""Replaying event files through the whole relay, as `tiktok-relay replay` does
 (tiktok_relay/cli/replay.py prints the result).
 
-Each file is an API Gateway HTTP API (v2) event, as `sam local invoke -e` takes. It runs
-through the real receiver handler, the in-memory queue and the real sender handler.
+Each file is an API Gateway HTTP API (v2) event, as `sam local invoke -e` takes, or an
+EventBridge event of Shopify's partner event source (told apart by its `detail-type`, `source`
+and `detail`; a Lambda on-failure record from the EventBridge intake's dead-letter queue is
+read as the event it holds). It runs through the real receiver handler (or the EventBridge
+intake's), the in-memory queue and the real sender handler.
 """
 
 from __future__ import annotations
@@ -15,19 +18,26 @@ from typing import Any
 from tiktok_relay.errors import UsageError
 from tiktok_relay.local.harness import open_local_pipeline
 from tiktok_relay.local.platforms import WebhookSecret
+from tiktok_relay.sources.shopify.eventbridge import is_partner_event
 
 
 def load_event(path: str) -> dict[str, Any]:
-    """An event file, checked: UsageError naming the file when it is not an API Gateway event."""
+    """An event file, checked: UsageError naming the file when it is neither an API Gateway
+    event nor an EventBridge event."""
     try:
         event = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
     except (ValueError, UnicodeDecodeError):
         raise UsageError(f"{path}: not a JSON file") from None
+    if isinstance(event, dict) and is_partner_event(event.get("requestPayload")):
+        event = event["requestPayload"]  # Lambda's on-failure record: the event it could not take
+    if isinstance(event, dict) and is_partner_event(event):
+        return event
     if not isinstance(event, dict) or "requestContext" not in event or "headers" not in event:
         hint = " (a raw webhook body? `tiktok-relay map` takes those)" if isinstance(event, dict) else ""
-        raise UsageError(f"{path}: not an API Gateway HTTP API (v2) event{hint}; see events/shopify/")
+        raise UsageError(f"{path}: neither an API Gateway HTTP API (v2) event nor an EventBridge event{hint}; "
+                         "see events/shopify/ and events/eventbridge/")
     return event
 
 
@@ -59,8 +69,9 @@ class ReplayRun:
     target: str = "nowhere"  # where events went: the embedded fake, nowhere (dry run), or the Events API
     dry_run: bool = False
     dead_letter_path: Path | None = None
-    secret: WebhookSecret | None = None  # what signatures were checked with
+    secret: WebhookSecret | None = None  # what signatures were checked with (None: the tenants document's)
     notes: list[str] = field(default_factory=list)
+    tenants: str | None = None  # where the tenants document is, when there is one
 
     @property
     def all_unauthorized(self) -> bool:
@@ -77,7 +88,8 @@ def replay(files: list[str], *, dry_run: bool, dead_letter_path: str, batch_size
                                 batch_size=batch_size, max_receives=max_receives)
     pipeline = local.pipeline
     run = ReplayRun(target=local.target.description, dry_run=dry_run, dead_letter_path=pipeline.dead_letters.path,
-                    secret=local.secret, notes=local.notes)
+                    secret=local.secret, notes=local.notes,
+                    tenants=local.tenants.origin if local.tenants is not None else None)
     try:
         for path, event in events:
             response, request = pipeline.deliver(event)
