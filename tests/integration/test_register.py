@@ -50,14 +50,15 @@ def fake():
 
 
 def register(fake: FakeShopifyAdmin | None, *args: str, token: str | None = "fake", env: dict | None = None,
-             shop: str | None = SHOP, url: str = URL) -> subprocess.CompletedProcess:
+             shop: str | None = SHOP, url: str | None = URL) -> subprocess.CompletedProcess:
     """Run the command. token="fake" passes the fake's token with --access-token; None passes none;
-    shop=None passes no --shop."""
+    shop=None passes no --shop, url=None no --url."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "TIKTOK_"))}
     if fake is not None:
         clean["SHOPIFY_ADMIN_BASE_URL"] = fake.base_url
     clean.update(env or {})
-    argv = [CLI, "register", "shopify", *(["--shop", shop] if shop is not None else []), "--url", url, *args]
+    argv = [CLI, "register", "shopify", *(["--shop", shop] if shop is not None else []),
+            *(["--url", url] if url is not None else []), *args]
     if token is not None:
         argv += ["--access-token", fake.access_token if token == "fake" else token]
     # timeout only guards against a hang; nothing asserts on durations
@@ -469,3 +470,91 @@ def test_fake_refuses_a_duplicate_and_a_bad_address(fake):
                                           "message": "Address for this topic has already been taken"}]
     assert create("not a url")["userErrors"][0]["message"] == "Address is invalid"
     assert fake.pairs() == {("ORDERS_PAID", URL)}
+
+
+# --- EventBridge, and shops of a tenants document ---------------------------------------------
+
+ARN = "arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/1234567/tiktok-relay"
+
+
+def test_eventbridge_subscribes_with_the_event_source_arn_as_the_uri(fake):
+    result = register(fake, "--eventbridge", ARN, "--topics", "orders/paid", url=None)
+
+    assert result.returncode == 0, result.stderr
+    assert fake.pairs() == {("ORDERS_PAID", ARN)}
+    [create] = fake.calls_of("create")
+    assert create.variables["webhookSubscription"] == {"uri": ARN, "format": "JSON"}
+    assert f"created ORDERS_PAID -> {ARN}" in result.stdout
+    again = register(fake, "--eventbridge", ARN, "--topics", "orders/paid", url=None)
+    assert again.returncode == 0 and f"exists  ORDERS_PAID -> {ARN}" in again.stdout
+
+
+@pytest.mark.parametrize("arn", [
+    "aws.partner/shopify.com/1234567/tiktok-relay",  # the source's name, not its ARN
+    "arn:aws:events:us-east-1:123456789012:event-bus/aws.partner/shopify.com/1234567/tiktok-relay",  # the bus
+    "arn:aws:events:us-east-1::event-source/aws.partner/example.com/1/x",
+    "https://example.com/webhooks/shopify",
+])
+def test_eventbridge_takes_only_a_shopify_event_source_arn(fake, arn):
+    result = register(fake, "--eventbridge", arn, url=None)
+    assert result.returncode == 2 and "--eventbridge must be the ARN of the Shopify partner event source" in result.stderr
+    assert fake.calls == []
+
+
+def test_eventbridge_needs_an_api_version_with_the_uri_field(fake):
+    result = register(fake, "--eventbridge", ARN, "--api-version", "2025-07", url=None)
+    assert result.returncode == 2 and "--eventbridge needs --api-version 2025-10 or later" in result.stderr
+    assert fake.calls == []
+
+
+def test_url_and_eventbridge_are_one_or_the_other(fake):
+    assert register(fake, "--eventbridge", ARN).returncode == 2  # --url too
+    neither = register(fake, url=None)
+    assert neither.returncode == 2 and "one of the arguments --url --eventbridge is required" in neither.stderr
+
+
+def test_print_toml_with_eventbridge_names_the_arn(fake):
+    result = register(None, "--print-toml", "--eventbridge", ARN, "--topics", "orders/paid", token=None, shop=None,
+                      url=None)
+    assert result.returncode == 0, result.stderr
+    assert tomllib.loads(result.stdout)["webhooks"]["subscriptions"] == [{"topics": ["orders/paid"], "uri": ARN}]
+
+
+def tenants_file(tmp_path, fake: FakeShopifyAdmin, **second_shop) -> str:
+    path = tmp_path / "tenants.json"
+    path.write_text(json.dumps({"shops": {
+        SHOP: {"pixel_id": "CPIXELA", "access_token": "tiktok-a", "webhook_secret": "secret-a",
+               "admin_access_token": fake.access_token, "settings": {"SHOPIFY_TOPIC_EVENTS": "orders/create=Purchase"}},
+        "second-store.myshopify.com": {"pixel_id": "CPIXELB", "access_token": "tiktok-b", "webhook_secret": "secret-b",
+                                       **second_shop},
+    }}))
+    return str(path)
+
+
+def test_a_shop_of_the_tenants_document_is_registered_with_its_token_and_its_topics(fake, tmp_path):
+    env = {"TIKTOK_RELAY_TENANTS": tenants_file(tmp_path, fake)}
+    result = register(fake, token=None, env=env)
+
+    assert result.returncode == 0, result.stderr
+    # Its own SHOPIFY_TOPIC_EVENTS add orders/create; its admin_access_token was the token.
+    assert {topic for topic, _ in fake.pairs()} == {enum(t) for t in DEFAULT_TOPICS} | {"ORDERS_CREATE"}
+    assert fake.access_token not in result.stdout + result.stderr
+
+
+def test_a_shop_of_the_tenants_document_without_an_admin_token_says_where_one_goes(fake, tmp_path):
+    env = {"TIKTOK_RELAY_TENANTS": tenants_file(tmp_path, fake)}
+    result = register(fake, token=None, env=env, shop="second-store.myshopify.com")
+    assert result.returncode == 2
+    assert ("no Admin API access token: pass --access-token or set SHOPIFY_ADMIN_ACCESS_TOKEN (or the shop's "
+            "admin_access_token in TIKTOK_RELAY_TENANTS)") in result.stderr
+    given = register(fake, env=env, shop="second-store.myshopify.com")  # --access-token still works
+    assert given.returncode == 0, given.stderr
+
+
+def test_register_with_a_tenants_document_needs_one_of_its_shops(fake, tmp_path):
+    env = {"TIKTOK_RELAY_TENANTS": tenants_file(tmp_path, fake)}
+    unknown = register(fake, env=env, shop="third-store.myshopify.com")
+    assert unknown.returncode == 2 and "--shop third-store.myshopify.com is not a shop of" in unknown.stderr
+    missing = register(fake, env=env, shop=None)
+    assert missing.returncode == 2 and "--shop is required with TIKTOK_RELAY_TENANTS" in missing.stderr
+    assert fake.calls == []

@@ -138,9 +138,14 @@ def make_parser() -> argparse.ArgumentParser:
     register = _command(commands, "register", "subscribe store webhooks to the deployed URL")
     register_platforms = register.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
     shopify = _command(register_platforms, "shopify", "Shopify Admin GraphQL API", env_key="register")
-    shopify.add_argument("--shop", help="SHOP.myshopify.com (not needed with --print-toml)")
+    shopify.add_argument("--shop", help="SHOP.myshopify.com (not needed with --print-toml; with "
+                                        "TIKTOK_RELAY_TENANTS, the shop of the document)")
     shopify.add_argument("--access-token", help="Admin API access token (default $SHOPIFY_ADMIN_ACCESS_TOKEN)")
-    shopify.add_argument("--url", required=True, help="the deployed webhook URL (stack output ShopifyWebhookUrl)")
+    destination = shopify.add_mutually_exclusive_group(required=True)
+    destination.add_argument("--url", help="the deployed webhook URL (stack output ShopifyWebhookUrl)")
+    destination.add_argument("--eventbridge", metavar="ARN",
+                             help="subscribe to this Amazon EventBridge partner event source instead "
+                                  "(arn:aws:events:REGION::event-source/aws.partner/shopify.com/APP_ID/NAME)")
     shopify.add_argument("--topics", nargs="+", help="topics to subscribe (default: every mapped topic)")
     shopify.add_argument("--api-version", default=None, help="Admin API version (default: a recent stable one)")
     shopify.add_argument("--print-toml", action="store_true",

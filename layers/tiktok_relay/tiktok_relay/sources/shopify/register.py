@@ -1,7 +1,10 @@
 """Subscribing a shop's webhooks to the deployed receiver: what `tiktok-relay register shopify`
 does, without the printing (that is tiktok_relay/cli/register.py).
 
-Two routes, as Shopify offers them:
+Two ways to subscribe, as Shopify offers them, each to one of two destinations: the deployed
+HTTPS receiver (`--url`), or with `--eventbridge ARN` the stack's Amazon EventBridge partner
+event source (Shopify takes the event source's ARN as the subscription's `uri`, from Admin API
+2025-10; the older `eventBridgeWebhookSubscriptionCreate` is deprecated and not used).
 
 * Shop-specific subscriptions through the GraphQL Admin API (the default). It lists the app's
   existing subscriptions (`webhookSubscriptions`, every page) and creates only the missing
@@ -35,6 +38,7 @@ from tiktok_relay.errors import ConfigurationError, UsageError
 from tiktok_relay.sources.shopify.admin import (
     DEFAULT_API_VERSION,
     TOKEN_ENV,
+    URI_FIELD_SINCE,
     ShopifyAdminClient,
     ShopifyGraphQLError,
 )
@@ -44,6 +48,10 @@ from tiktok_relay.sources.shopify.topics import required_scope, topic_enum
 BASE_URL_ENV = "SHOPIFY_ADMIN_BASE_URL"
 
 _API_VERSION = re.compile(r"^(\d{4}-\d{2}|unstable)$")
+# A Shopify partner event source's ARN, as Shopify validates it (an empty account field, the app's
+# API client id, then the source's name): arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/123/name
+_EVENT_SOURCE_ARN = re.compile(
+    r"arn:aws[a-z-]*:events:[a-z]{2}(-[a-z]+)+-[0-9]+::event-source/aws\.partner/shopify\.com/[A-Za-z0-9]+/[.\-_A-Za-z0-9]+")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
@@ -118,6 +126,24 @@ def _host_problem(host: str) -> str | None:
     return None
 
 
+def validate_event_source_arn(value: str) -> str:
+    """The ARN of a Shopify partner event source (what `--eventbridge` takes)."""
+    arn = value.strip()
+    if not _EVENT_SOURCE_ARN.fullmatch(arn):
+        raise UsageError("--eventbridge must be the ARN of the Shopify partner event source, like "
+                         "arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/APP_ID/NAME (EventBridge "
+                         f"console > Partner event sources), not {value!r}")
+    return arn
+
+
+def check_destination_version(uri: str, api_version: str) -> None:
+    """An EventBridge ARN goes in the subscription's `uri`, which Admin API versions before
+    URI_FIELD_SINCE lack (their EventBridge mutation is deprecated): UsageError for those."""
+    if uri.startswith("arn:") and api_version != "unstable" and api_version < URI_FIELD_SINCE:
+        raise UsageError(f"--eventbridge needs --api-version {URI_FIELD_SINCE} or later (Shopify takes an event "
+                         "source's ARN as the subscription's uri from then on)")
+
+
 def validate_api_version(value: str | None) -> str:
     version = (value or DEFAULT_API_VERSION).strip()
     if not _API_VERSION.fullmatch(version):
@@ -136,11 +162,13 @@ def admin_base_url(shop: str, env: Mapping[str, str] | None = None) -> str:
     return override
 
 
-def validate_token(value: str | None) -> str:
-    """The Admin API access token, checked before it goes into an HTTP header (never echoed)."""
+def validate_token(value: str | None, *, also: str | None = None) -> str:
+    """The Admin API access token, checked before it goes into an HTTP header (never echoed).
+    `also` names one more place it may come from, for the message."""
     token = (value or "").strip()
     if not token:
-        raise UsageError(f"no Admin API access token: pass --access-token or set {TOKEN_ENV}")
+        raise UsageError(f"no Admin API access token: pass --access-token or set {TOKEN_ENV}"
+                         + (f" (or {also})" if also else ""))
     if not all(33 <= ord(c) <= 126 for c in token):
         raise UsageError(f"the access token (--access-token / {TOKEN_ENV}) has spaces or characters that "
                          "cannot be sent in an HTTP header; paste it again")
