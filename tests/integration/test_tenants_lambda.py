@@ -90,6 +90,8 @@ def test_each_tenants_events_reach_tiktok_with_its_own_pixel_and_token(tenants, 
     assert sorted(fake_tiktok.accepted_ids()) == ["shopify-order-1001", "shopify-order-2001"]
     logs = [line for line in json_lines(powertools_stdout.readouterr().out) if "level" in line]
     assert {line["shop"] for line in logs if line.get("message") == "delivery queued"} == {ACME, BETA}
+    [batch] = [line for line in logs if line.get("message") == "batch sent"]
+    assert batch["shops"] == [ACME, BETA]
     for value in SECRETS:
         assert value not in json.dumps(logs)
 

@@ -6,6 +6,7 @@ values can be customer data or secrets.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,6 +58,18 @@ class EventValidationError(TikTokRelayError, ValueError):
                     message += f"; {words}"
             problems.append(FieldProblem(loc, message))
         return cls(problems)
+
+
+def json_problem(exc: BaseException) -> str:
+    """What json.loads found wrong, without quoting the text (it may hold customer data or
+    secrets): for `X is not valid JSON (...)` messages of a file, a secret, a body."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    return "an integer of more digits than Python converts"  # json.loads' one plain ValueError
 
 
 class SignatureError(TikTokRelayError):

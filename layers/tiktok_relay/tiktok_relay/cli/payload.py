@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tiktok_relay.cli.common import say
-from tiktok_relay.errors import UsageError
+from tiktok_relay.errors import UsageError, json_problem
 
 _REST_WRAPPERS = ("order", "checkout", "cart", "customer")
 
@@ -36,12 +36,8 @@ def read_webhook_body(path: str, *, command: str) -> WebhookBody:
     raw, name = _read(path)
     try:
         payload = json.loads(raw)
-    except RecursionError:
-        raise UsageError(f"{name} is not valid JSON (nested too deeply)") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{name} is not valid JSON (not UTF-8 text)") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except (RecursionError, ValueError) as exc:  # a decoding error is a ValueError too
+        raise UsageError(f"{name} is not valid JSON ({json_problem(exc)})") from None
     if not isinstance(payload, dict):
         kind = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
                 type(None): "null"}.get(type(payload), type(payload).__name__)

@@ -54,7 +54,8 @@ def send(records: list[dict], context: LambdaContext) -> BatchReport:
         logger.warning(problem)
     logger.info("batch sent", extra={"records": report.records, "events": report.events,
                                      "delivered": report.delivered, "dead_lettered": report.dead_lettered,
-                                     "requeued": report.requeued, "to_retry": len(report.retry_message_ids)})
+                                     "requeued": report.requeued, "to_retry": len(report.retry_message_ids),
+                                     "shops": sorted(report.shops)})
     return report
 
 

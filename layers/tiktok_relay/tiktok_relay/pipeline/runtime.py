@@ -46,41 +46,38 @@ LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "TIKTOK_RELAY_TEN
 # document holds about 200 at most, Secrets Manager's 64 KB).
 MAX_CLIENTS = 1000
 
-_receiver: Receiver | None = None
-_sender: QueueSender | None = None
-_event_receiver: Receiver | None = None
+# What install() gave, or what was built from the environment on first use: "receiver",
+# "sender", "event_receiver".
+_built: dict[str, Any] = {}
 
 
 def install(*, receiver: Receiver | None = None, sender: QueueSender | None = None,
             event_receiver: Receiver | None = None) -> None:
-    """Use these instead of building from the environment (replay, serve, tests)."""
-    global _receiver, _sender, _event_receiver
-    _receiver, _sender, _event_receiver = receiver, sender, event_receiver
+    """Use these instead of building from the environment (replay, serve, tests); None: build
+    that one from the environment on first use."""
+    _built.clear()
+    given = {"receiver": receiver, "sender": sender, "event_receiver": event_receiver}
+    _built.update({name: part for name, part in given.items() if part is not None})
+
+
+def _once(name: str, build: Callable[[Mapping[str, str]], Any]) -> Any:
+    if name not in _built:
+        _built[name] = build(os.environ)
+        gc.freeze()  # boto3's clients and models live as long as the container (see app.py)
+    return _built[name]
 
 
 def receiver() -> Receiver:
-    global _receiver
-    if _receiver is None:
-        _receiver = build_receiver(os.environ)
-        gc.freeze()  # boto3's clients and models live as long as the container (see app.py)
-    return _receiver
+    return _once("receiver", build_receiver)
 
 
 def sender() -> QueueSender:
-    global _sender
-    if _sender is None:
-        _sender = build_sender(os.environ)
-        gc.freeze()
-    return _sender
+    return _once("sender", build_sender)
 
 
 def event_receiver() -> Receiver:
     """The EventBridge intake's receiver (handlers/eventbridge.py)."""
-    global _event_receiver
-    if _event_receiver is None:
-        _event_receiver = build_event_receiver(os.environ)
-        gc.freeze()
-    return _event_receiver
+    return _once("event_receiver", build_event_receiver)
 
 
 class StaticSecret:

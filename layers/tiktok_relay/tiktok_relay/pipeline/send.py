@@ -69,6 +69,7 @@ class BatchReport:
     retry_message_ids: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     message_ids: list[str] = field(default_factory=list)  # every record's, in order
+    shops: set[str] = field(default_factory=set)  # the shops whose messages the batch held (at most its size)
 
     def batch_item_failures(self) -> dict[str, list[dict[str, str]]]:
         """The documented SQS partial batch response: the records to redeliver, in record order."""
@@ -186,6 +187,7 @@ class QueueSender:
             self._store(report, message_id, DeadLetter(reason=reason, body=record.get("body"),
                                                         receive_count=receive_count), deadline)
             return None
+        report.shops.add(delivery.shop)
         try:
             route = self._router(delivery)
         except (ConfigurationError, Unavailable) as exc:  # its tenant cannot be used now: retried

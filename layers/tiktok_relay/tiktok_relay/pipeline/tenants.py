@@ -41,7 +41,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tiktok_relay.config import check_pixel_id, checked_secret, env_value, max_event_age_from_env
-from tiktok_relay.errors import ConfigurationError
+from tiktok_relay.errors import ConfigurationError, json_problem
 from tiktok_relay.pipeline.ports import Tenant, UnknownTenant
 from tiktok_relay.sources.common.signing import parse_secrets
 
@@ -139,13 +139,8 @@ def parse_document(text: str | bytes, origin: str) -> TenantDirectory:
     tenants document at all; a broken entry is only reported (TenantDirectory.problems)."""
     try:
         document = json.loads(text)
-    except RecursionError:
-        raise ConfigurationError(f"{origin} is not valid JSON (nested too deeply)") from None
-    except UnicodeDecodeError:
-        raise ConfigurationError(f"{origin} is not valid JSON (not UTF-8 text)") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{origin} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                                 f"{exc.msg})") from None
+    except (RecursionError, ValueError) as exc:  # a decoding error is a ValueError too
+        raise ConfigurationError(f"{origin} is not valid JSON ({json_problem(exc)})") from None
     if not isinstance(document, dict) or not isinstance(document.get("shops"), dict):
         raise ConfigurationError(f'{origin} must be a JSON object {{"shops": {{SHOP: {{...}}, ...}}}}')
     if extra := sorted(k for k in document if k != "shops"):
