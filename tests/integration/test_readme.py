@@ -19,7 +19,8 @@ from tests.support.readme import code_blocks, library_example, readme, section
 README = readme()
 PACKAGE = ROOT / "layers" / "tiktok_relay" / "tiktok_relay"
 # Files the examples make rather than read: what the command writes, or what the user writes.
-WRITTEN = {"dead-letters.ndjson": "replay and serve write it", "samconfig.toml": "sam deploy --guided writes it"}
+WRITTEN = {"dead-letters.ndjson": "replay and serve write it", "samconfig.toml": "sam deploy --guided writes it",
+           "tenants.json": "the agency writes it (examples/tenants.json shows one)"}
 FILE = re.compile(r"(?<![\w/:.*-])((?:[\w.-]+/)*[\w.-]+\.(?:json|ndjson|toml|txt|py|ya?ml|liquid|sh))\b")
 
 
