@@ -1492,7 +1492,11 @@ from tiktok_relay.pipeline import runtime
 env = {"TIKTOK_PIXEL_ID": "CPIXEL", "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
        "IDEMPOTENCY_TABLE": "t", "STATE_TABLE": "c", "SHOPIFY_WEBHOOK_SECRET_NAME": "s", "TIKTOK_ACCESS_TOKEN_SECRET_NAME": "s2",
        "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
-built = [type(runtime.build_receiver(env)).__name__, type(runtime.build_sender(env)).__name__]
+built = [type(runtime.build_receiver(env)).__name__, type(runtime.build_sender(env)).__name__,
+         type(runtime.build_event_receiver(env)).__name__]
+# With a tenants document (read lazily, on the first delivery): the same parts, no secret read yet.
+tenants = {**env, "TENANTS_SECRET_NAME": "tiktok-relay/tenants"}
+built += [type(runtime.build_receiver(tenants)).__name__, type(runtime.build_sender(tenants)).__name__]
 tooling = sorted(m for m in sys.modules if m.split(".")[:2] in (["tiktok_relay", "local"], ["tiktok_relay", "testing"],
                                                                  ["tiktok_relay", "cli"]))
 import tiktok_relay
@@ -1518,7 +1522,7 @@ def test_built_layer_imports_as_lambda_would(tmp_path):
     stand_in = powertools_layer_stand_in(python313)
     built = load_template(BUILD / "template.yaml")
     handlers = {}
-    for fn in (RECEIVER, SENDER):
+    for fn in FUNCTIONS:
         path, attribute = handler_path(built, fn, root=BUILD)
         handlers[fn] = (str(path), attribute)
     layer = BUILD / LAYER / "python"
@@ -1534,12 +1538,12 @@ def test_built_layer_imports_as_lambda_would(tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["version"] == [3, 13]
-    assert result["handlers"] == {RECEIVER: True, SENDER: True}
+    assert result["handlers"] == {RECEIVER: True, SENDER: True, EVENTBRIDGE: True}
     # The entry points hand Lambda the handler modules of the layer (what replay and serve run too).
-    for fn, name in ((RECEIVER, "receiver.py"), (SENDER, "sender.py")):
-        assert Path(result["handler_files"][fn]) == layer / "tiktok_relay" / "handlers" / name
-    # Loading both handlers and building the receiver and sender loads no local tool or fake.
-    assert result["built"] == ["Receiver", "QueueSender"]
+    for fn, name in HANDLER_MODULES.items():
+        assert Path(result["handler_files"][fn]) == layer / "tiktok_relay" / "handlers" / f"{name}.py"
+    # Loading the handlers and building the receivers and the sender loads no local tool or fake.
+    assert result["built"] == ["Receiver", "QueueSender", "Receiver", "Receiver", "QueueSender"]
     assert result["tooling"] == []
     assert {"tiktok_relay.pipeline.runtime", "tiktok_relay.pipeline.receive", "tiktok_relay.pipeline.send",
             "tiktok_relay.pipeline.aws", "tiktok_relay.sources.shopify.mapping", "tiktok_relay.sources.shopify.receiver",
