@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from tests.integration.test_serve import free_port, wait_until_listening
 from tests.support import ROOT, clean_env, console_script
+from tests.support.serve import free_port, wait_until_listening
 
 ORDER = str(ROOT / "examples" / "shopify" / "orders_paid.json")
 
