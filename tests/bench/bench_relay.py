@@ -535,7 +535,7 @@ from tiktok_relay.testing.fake_tiktok import FakeTikTok
 class CountingFake(FakeTikTok):
     # Parses and checks every request exactly as the stock fake does and answers the same;
     # keeps no copy of what it accepted (a long run would hold gigabytes).
-    def _accept(self, body):
+    def _accept(self, body, token):
         pass
 
     def _record(self, body, status, reply, fault=None):
@@ -655,14 +655,14 @@ def worker_sender(quick: bool) -> dict:
 
     # Warm-up (imports, first connection) and capture of the wire bytes, batch by batch size.
     for size in batch_sizes:
-        client = runtime.sender()._client()  # the cached TikTokClient
+        client = runtime.sender()._router(None).client()  # the one shop's route: its cached TikTokClient
         client._pool = Recorder(size)
         invoke(records(size))
         client._pool = pool
     for size in batch_sizes:
         if not captured.get(size) or not all(captured[size]):
             raise SystemExit("no request captured for the baseline")
-    url = runtime.sender()._client().url
+    url = runtime.sender()._router(None).client().url
 
     def post_raw(body: bytes) -> None:
         response = pool.request("POST", url, body=body, headers=headers, retries=False, redirect=False)
