@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from tiktok_relay.tiktok.models import Event, EventSource
+
+# Why a delivery sends nothing, as a category a report can count (the coverage report of
+# `reconcile`, README "Reconciliation"); `reason` says the same in words:
+#   test                a test order, and no TIKTOK_TEST_EVENT_CODE to send it as a test event
+#   channel             the order's sales channel sends nothing (TikTok Shop; in-store or draft
+#                       orders without an offline event set; SHOPIFY_SOURCE_CHANNELS=...=none)
+#   consent             the buyer's recorded tracking consent (SHOPIFY_CONSENT)
+#   no_event_for_topic  the topic maps to no TikTok event (SHOPIFY_TOPIC_EVENTS), or has no rules
+#   unmappable          the body cannot become an event: another kind of payload than its
+#                       topic's, no stable id, or no valid event could be built
+#   other               nothing to send by the topic's own rules (a cart with nothing added, an
+#                       anonymous checkout, a customer without an account)
+IgnoredReason = Literal["test", "channel", "consent", "no_event_for_topic", "unmappable", "other"]
+IGNORED_REASONS: tuple[IgnoredReason, ...] = get_args(IgnoredReason)
 
 
 @dataclass(frozen=True)
@@ -19,6 +33,7 @@ class MappingResult:
                   the receiver builds the request's envelope from it
     state:        what to remember for the next delivery of the same object (a cart's lines),
                   JSON-able; None when nothing is to be remembered. Set also when nothing is sent.
+    ignored:      when `events` is empty, why as a category (IGNORED_REASONS); None when sent
     """
 
     events: list[Event] = field(default_factory=list)
@@ -26,6 +41,7 @@ class MappingResult:
     warnings: list[str] = field(default_factory=list)
     event_source: EventSource = "web"
     state: dict[str, Any] | None = None
+    ignored: IgnoredReason | None = None
 
     @property
     def sent(self) -> bool:
