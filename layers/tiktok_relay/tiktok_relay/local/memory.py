@@ -1,4 +1,5 @@
-"""In-memory and file-backed stand-ins for SQS and DynamoDB (idempotency and remembered state).
+"""In-memory and file-backed stand-ins for SQS and DynamoDB (idempotency, remembered state and
+the ledger of delivered events).
 
 Used by `tiktok-relay replay` and `serve`, and by the tests: real objects with the same
 behaviour as the AWS ones where it matters (receive counts, dead letters, conditional puts).
@@ -11,6 +12,7 @@ import datetime
 import json
 import threading
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
+from tiktok_relay.errors import UsageError
+from tiktok_relay.pipeline.ledger import LedgerEntry
 from tiktok_relay.pipeline.messages import DeadLetter
-from tiktok_relay.pipeline.ports import QueueError, StateError
+from tiktok_relay.pipeline.ports import LedgerError, QueueError, StateError
 
 
 @dataclass
@@ -112,6 +116,59 @@ class FileDeadLetters:
         except OSError as exc:
             raise QueueError(f"cannot write {self.path}: {exc.strerror}") from None
         self.count += 1
+
+
+class FileLedger:
+    """The ledger of delivered events (pipeline/ledger.py) as NDJSON, one entry per line,
+    appended; the last line of a key wins. Kept for ever (delete the file to start afresh). A
+    file that does not exist is an empty ledger; a line that is not an entry is a UsageError
+    naming the file and the line (reading around it could take a delivered order for a missed one)."""
+
+    retention_seconds: float | None = None
+
+    def __init__(self, path: str | Path, flag: str = "--ledger"):
+        self.path = Path(path)
+        self._flag = flag
+        self._lock = threading.Lock()
+
+    def delivered(self, keys: Collection[str]) -> dict[str, LedgerEntry]:
+        wanted = set(keys)
+        return {key: entry for key, entry in self.entries().items() if key in wanted}
+
+    def entries(self) -> dict[str, LedgerEntry]:
+        """Every entry, by key."""
+        try:
+            with self._lock:
+                text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LedgerError(f"cannot read {self._flag} {self.path}: {getattr(exc, 'strerror', None) or 'not text'}"
+                              ) from None
+        found: dict[str, LedgerEntry] = {}
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            entry = LedgerEntry.from_record(record) if isinstance(record, dict) else None
+            if entry is None:
+                raise UsageError(f"{self._flag} {self.path}: line {number} is not a ledger entry (the file is not "
+                                 "a tiktok-relay ledger, or was edited)")
+            found[entry.key] = entry
+        return found
+
+    def record(self, entries: Sequence[LedgerEntry]) -> None:
+        if not entries:
+            return
+        lines = "".join(json.dumps(entry.to_record(), separators=(",", ":")) + "\n" for entry in entries)
+        try:
+            with self._lock, self.path.open("a", encoding="utf-8") as handle:
+                handle.write(lines)
+        except OSError as exc:
+            raise LedgerError(f"cannot write {self._flag} {self.path}: {exc.strerror}") from None
 
 
 class MemoryStateStore:

@@ -1,5 +1,5 @@
-"""The AWS side of the ports: SQS queues, the DynamoDB idempotency and state tables, and secrets
-read through Powertools Parameters (cached). boto3 is imported here only, and only when used.
+"""The AWS side of the ports: SQS queues, the DynamoDB idempotency, state and ledger tables, and
+secrets read through Powertools Parameters (cached). boto3 is imported here only, and only when used.
 
 Every client comes from boto3's default session. Powertools would build the DynamoDB and
 Secrets Manager clients from a new session each, and each new session loads botocore's
@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.config import checked_secret
 from tiktok_relay.errors import ConfigurationError
-from tiktok_relay.pipeline.ports import QueueError, StateError, Unavailable
+from tiktok_relay.pipeline.ledger import LEDGER_TTL_SECONDS, LedgerEntry
+from tiktok_relay.pipeline.ports import LedgerError, QueueError, StateError, Unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -39,6 +40,10 @@ STATE_TTL_SECONDS = 30 * 24 * 3600
 # 1 s to connect, 2 s per read, one attempt: an AWS call takes about 3 s at most.
 CLIENT_OPTIONS = {"connect_timeout": 1, "read_timeout": 2, "retries": {"total_max_attempts": 1, "mode": "standard"}}
 # Secrets Manager answers that no retry will change: the setting, or the function's role, is wrong.
+# DynamoDB's own limits per call: BatchGetItem reads 100 keys, BatchWriteItem writes 25 items.
+_GET_BATCH, _WRITE_BATCH = 100, 25
+# Rounds of retrying what a batch call left unprocessed (throttling), 0.05 s, 0.1 s, 0.2 s apart.
+_UNPROCESSED_ROUNDS = 4
 _SECRET_CONFIGURATION_ERRORS = frozenset({"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure",
                                           "InvalidRequestException", "InvalidParameterException"})
 
@@ -125,6 +130,87 @@ class DynamoDBStateStore:
             self._dynamodb().put_item(TableName=self.table_name, Item=item)
         except (BotoCoreError, ClientError) as exc:
             raise StateError(_aws_error_name(exc)) from None
+
+
+class DynamoDBLedger:
+    """The ledger of delivered events (pipeline/ledger.py) in a DynamoDB table (template.yaml's
+    LedgerTable): `id` the ledger key, `shop`, `via`, `event_time`, `delivered_at`, and
+    `expiration` the TTL attribute, LEDGER_TTL_SECONDS after the delivery. Reads are consistent
+    (the sender may have written a moment ago); an entry past its expiration reads as absent
+    (TTL deletes lag by up to days). Any AWS failure, and items left unprocessed after
+    _UNPROCESSED_ROUNDS retries, become LedgerError."""
+
+    def __init__(self, table_name: str, *, client: Any = None, ttl_seconds: int = LEDGER_TTL_SECONDS,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+        self.table_name = table_name
+        self.retention_seconds: float | None = float(ttl_seconds)
+        self._client = client
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._sleep = sleep
+
+    def _dynamodb(self) -> Any:
+        if self._client is None:
+            self._client = aws_client("dynamodb")
+        return self._client
+
+    def delivered(self, keys: Collection[str]) -> dict[str, LedgerEntry]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, LedgerEntry] = {}
+        for start in range(0, len(wanted), _GET_BATCH):
+            request = {self.table_name: {"Keys": [{"id": {"S": key}} for key in wanted[start:start + _GET_BATCH]],
+                                         "ConsistentRead": True}}
+            for item in self._batch("batch_get_item", request, "UnprocessedKeys"):
+                entry = self._entry(item)
+                if entry is not None:
+                    found[entry.key] = entry
+        return found
+
+    def record(self, entries: Sequence[LedgerEntry]) -> None:
+        expiration = str(int(self._clock()) + self._ttl)
+        items = {entry.key: self._item(entry, expiration) for entry in entries}  # one write per key
+        puts = [{"PutRequest": {"Item": item}} for item in items.values()]
+        for start in range(0, len(puts), _WRITE_BATCH):
+            self._batch("batch_write_item", {self.table_name: puts[start:start + _WRITE_BATCH]}, "UnprocessedItems")
+
+    def _batch(self, operation: str, request: dict[str, Any], unprocessed: str) -> list[dict[str, Any]]:
+        """Run a batch call until nothing is left unprocessed; the items it read."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        argument = "RequestItems"
+        read: list[dict[str, Any]] = []
+        for attempt in range(_UNPROCESSED_ROUNDS + 1):
+            if attempt:
+                self._sleep(0.05 * 2 ** (attempt - 1))
+            try:
+                answer = getattr(self._dynamodb(), operation)(**{argument: request})
+            except (BotoCoreError, ClientError) as exc:
+                raise LedgerError(f"the ledger table did not answer ({_aws_error_name(exc)})") from None
+            read += answer.get("Responses", {}).get(self.table_name, [])
+            request = answer.get(unprocessed) or {}
+            if not request:
+                return read
+        raise LedgerError(f"the ledger table left part of a {operation} unprocessed ({_UNPROCESSED_ROUNDS} retries)")
+
+    @staticmethod
+    def _item(entry: LedgerEntry, expiration: str) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": {"S": entry.key}, "event_source_id": {"S": entry.event_source_id},
+                                "event": {"S": entry.event}, "event_id": {"S": entry.event_id},
+                                "shop": {"S": entry.shop}, "via": {"S": entry.via}, "expiration": {"N": expiration}}
+        for name, value in (("event_time", entry.event_time), ("delivered_at", entry.delivered_at)):
+            if value is not None:
+                item[name] = {"N": str(value)}
+        return item
+
+    def _entry(self, item: dict[str, Any]) -> LedgerEntry | None:
+        expiration = item.get("expiration", {}).get("N")
+        if expiration is not None and int(expiration) < self._clock():
+            return None
+        record: dict[str, Any] = {name: value.get("S") for name, value in item.items() if "S" in value}
+        for name in ("event_time", "delivered_at"):
+            if name in item and "N" in item[name]:
+                record[name] = int(item[name]["N"])
+        return LedgerEntry.from_record(record)
 
 
 def _aws_error_name(exc: BaseException) -> str:

@@ -7,13 +7,14 @@ plugs in its rules as a `WebhookSource` (sources/<store>/receiver.py). The logic
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tiktok_relay.errors import SignatureError, TikTokRelayError
 
 if TYPE_CHECKING:
+    from tiktok_relay.pipeline.ledger import LedgerEntry
     from tiktok_relay.pipeline.messages import DeadLetter
     from tiktok_relay.sources.common.result import MappingResult
     from tiktok_relay.tiktok.models import Envelope
@@ -54,6 +55,28 @@ class StateStore(Protocol):
     def put(self, key: str, state: dict[str, Any]) -> None:
         """Remember `state` (JSON-able, a few KB at most) under `key`, replacing what was there,
         for the store's time to live. Raise StateError when it is not certainly stored."""
+
+
+class LedgerError(Unavailable):
+    """The ledger of delivered events could not be read or written. A reader must not take
+    "not found" for "not delivered"; the sender, whose events TikTok accepted already, only
+    reports it (a missing entry makes `reconcile` send the event again, under its event_id)."""
+
+
+class Ledger(Protocol):
+    """Which events TikTok accepted (pipeline/ledger.py), by ledger key."""
+
+    # How long an entry is remembered, in seconds; None: for ever. A reconcile window must not
+    # reach further back (an order delivered before then would look missed).
+    retention_seconds: float | None
+
+    def delivered(self, keys: Collection[str]) -> dict[str, LedgerEntry]:
+        """The entries recorded under `keys` (a key without one is absent). Raise LedgerError
+        when the ledger cannot be read."""
+
+    def record(self, entries: Sequence[LedgerEntry]) -> None:
+        """Remember these deliveries (an entry under a key already there replaces it). Raise
+        LedgerError when they are not all certainly stored."""
 
 
 class SecretSource(Protocol):
