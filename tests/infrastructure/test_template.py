@@ -289,7 +289,8 @@ def environment_problems(template: dict) -> list[str]:
     wiring = ((RECEIVER, "EVENTS_QUEUE_URL", queue), (SENDER, "DEAD_LETTER_QUEUE_URL", dlq),
               (RECEIVER, "IDEMPOTENCY_TABLE", idempotency_table(template)), (EVENTBRIDGE, "EVENTS_QUEUE_URL", queue),
               (EVENTBRIDGE, "IDEMPOTENCY_TABLE", idempotency_table(template)),
-              (EVENTBRIDGE, "STATE_TABLE", ref(fn_environment(template, RECEIVER).get("STATE_TABLE"))))
+              (EVENTBRIDGE, "STATE_TABLE", ref(fn_environment(template, RECEIVER).get("STATE_TABLE"))),
+              (SENDER, "LEDGER_TABLE", "LedgerTable"))
     for fn, name, resource in wiring:
         if resource is None or ref(fn_environment(template, fn).get(name)) != resource:
             problems.append(f"{fn}'s {name} is not !Ref {resource}")
@@ -1317,7 +1318,11 @@ def test_generated_roles_are_least_privilege(deployment):
     assert {a for a, _ in _allowed(receiver)} == {
         "sqs:SendMessage*", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
         "secretsmanager:GetSecretValue"}
-    assert {a for a, _ in _allowed(sender)} == {"sqs:SendMessage*", "secretsmanager:GetSecretValue"}
+    assert {a for a, _ in _allowed(sender)} == {"sqs:SendMessage*", "secretsmanager:GetSecretValue",
+                                                "dynamodb:BatchWriteItem"}
+    # The sender writes the ledger of what TikTok accepted, and nothing else of DynamoDB.
+    assert {(a, getatt(r)) for a, r in _allowed(sender) if a.startswith("dynamodb:")} == {
+        ("dynamodb:BatchWriteItem", ("LedgerTable", "Arn"))}
     # Each sends to its own queue only.
     assert {_queue_of(r) for a, r in _allowed(receiver) if a.startswith("sqs:")} == {"EventsQueue"}
     # The sender writes dead letters, and the undelivered rest of a partly delivered message.

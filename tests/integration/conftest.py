@@ -10,14 +10,14 @@ import subprocess
 import pytest
 
 from tests.support import clean_env, console_script
-from tests.support.aws import LOCAL_WEBHOOK_SECRET, PIXEL_ID, SHOPIFY_SECRET_NAME, TIKTOK_SECRET_NAME, Aws
+from tests.support.aws import LEDGER_TABLE, LOCAL_WEBHOOK_SECRET, PIXEL_ID, SHOPIFY_SECRET_NAME, TIKTOK_SECRET_NAME, Aws
 from tests.support.serve import Serve, free_port, wait_until_listening
 
 
 @pytest.fixture
 def aws(monkeypatch):
-    """moto SQS (events queue with a redrive policy to the DLQ), DynamoDB (idempotency table
-    shaped like template.yaml's) and Secrets Manager, and the receiver/sender environment."""
+    """moto SQS (events queue with a redrive policy to the DLQ), DynamoDB (idempotency, state and
+    ledger tables shaped like template.yaml's) and Secrets Manager, and the receiver/sender environment."""
     import boto3
     from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
@@ -33,7 +33,7 @@ def aws(monkeypatch):
             Attributes={"VisibilityTimeout": "0",
                         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
         )["QueueUrl"]
-        for table in ("tiktok-relay-idempotency", "tiktok-relay-state"):
+        for table in ("tiktok-relay-idempotency", "tiktok-relay-state", LEDGER_TABLE):
             boto3.client("dynamodb").create_table(
                 TableName=table, BillingMode="PAY_PER_REQUEST",
                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
@@ -50,6 +50,7 @@ def aws(monkeypatch):
             "SHOPIFY_WEBHOOK_SECRET_NAME": SHOPIFY_SECRET_NAME,
             "TIKTOK_ACCESS_TOKEN_SECRET_NAME": TIKTOK_SECRET_NAME,
             "DEAD_LETTER_QUEUE_URL": dlq_url,
+            "LEDGER_TABLE": LEDGER_TABLE,
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

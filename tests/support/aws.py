@@ -11,6 +11,7 @@ PIXEL_ID = "CTESTPIXEL0000000000"
 LOCAL_WEBHOOK_SECRET = "tiktok-relay-local-dev-secret"  # tiktok_relay.local.harness's, checked there
 TIKTOK_SECRET_NAME = "tiktok-relay/tiktok-access-token"
 SHOPIFY_SECRET_NAME = "tiktok-relay/shopify-webhook-secret"
+LEDGER_TABLE = "tiktok-relay-ledger"
 # An hour ago: well inside TIKTOK_MAX_EVENT_AGE (48 h), so these events are sent, not dead-lettered as stale.
 RECENT = int(time.time()) - 3600
 HASHED_EMAIL = "e814ff3dc480a94c7ce9334062ec4733c75a002f4bcec0197f62ffea64059e2f"

@@ -46,7 +46,8 @@ def send(records: list[dict], context: LambdaContext) -> BatchReport:
     for name, value in (("EventsSent", report.delivered), ("EventsRejected", report.rejected),
                         ("EventsStale", report.stale), ("EventsDeadLettered", report.dead_lettered),
                         ("EventsRetried", report.failed), ("EventsRequeued", report.requeued),
-                        ("MalformedMessages", report.malformed), ("TikTokRequests", report.requests_sent)):
+                        ("MalformedMessages", report.malformed), ("TikTokRequests", report.requests_sent),
+                        ("EventsUnrecorded", report.unrecorded)):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for seconds in report.tiktok_latencies:
         metrics.add_metric(name="TikTokLatency", unit=MetricUnit.Milliseconds, value=round(seconds * 1000, 1))

@@ -36,7 +36,7 @@ RECEIVER_ENVIRONMENT = (
 )
 SENDER_ENVIRONMENT = (
     "TIKTOK_ACCESS_TOKEN_SECRET_NAME", "DEAD_LETTER_QUEUE_URL", "EVENTS_QUEUE_URL", "TIKTOK_API_VERSION",
-    "TIKTOK_API_BASE_URL", "TIKTOK_MAX_EVENT_AGE", "TENANTS_SECRET_NAME",
+    "TIKTOK_API_BASE_URL", "TIKTOK_MAX_EVENT_AGE", "TENANTS_SECRET_NAME", "LEDGER_TABLE",
 )
 # The EventBridge intake does what the receiver does, without a signature: no webhook secret.
 EVENTBRIDGE_ENVIRONMENT = tuple(name for name in RECEIVER_ENVIRONMENT if name != "SHOPIFY_WEBHOOK_SECRET_NAME")
@@ -142,8 +142,10 @@ def build_event_receiver(env: Mapping[str, str]) -> Receiver:
 
 def build_sender(env: Mapping[str, str], *, sleep: Callable[[float], None] = time.sleep) -> QueueSender:
     """The sender Lambda runs; `sleep` is how its client waits between retries. With a tenants
-    document, each message's tenant gives the token (TIKTOK_ACCESS_TOKEN(_SECRET_NAME) is not read)."""
-    from tiktok_relay.pipeline.aws import SqsQueue
+    document, each message's tenant gives the token (TIKTOK_ACCESS_TOKEN(_SECRET_NAME) is not read).
+    LEDGER_TABLE (template.yaml's LedgerTable) is where it records what TikTok accepted; unset,
+    nothing is."""
+    from tiktok_relay.pipeline.aws import DynamoDBLedger, SqsQueue
     from tiktok_relay.pipeline.send import QueueSender
     from tiktok_relay.pipeline.tenants import tenants_from_env
 
@@ -151,12 +153,13 @@ def build_sender(env: Mapping[str, str], *, sleep: Callable[[float], None] = tim
     dead_letters = SqsQueue(require(env, "DEAD_LETTER_QUEUE_URL", "to dead-letter events TikTok refuses"))
     requeue = SqsQueue(require(env, "EVENTS_QUEUE_URL", "to requeue the undelivered rest of a partly sent message"))
     max_event_age = max_event_age_from_env(env)
+    ledger = DynamoDBLedger(table) if (table := env_value(env, "LEDGER_TABLE")) is not None else None
     if (tenants := tenants_from_env(env)) is not None:
         return QueueSender(router=tenant_router(settings, tenants, max_event_age=max_event_age, sleep=sleep),
-                           dead_letters=dead_letters, requeue=requeue)
+                           dead_letters=dead_letters, requeue=requeue, ledger=ledger)
     token = _secret(env, "TIKTOK_ACCESS_TOKEN", "TIKTOK_ACCESS_TOKEN_SECRET_NAME")
     return QueueSender(client=client_factory(settings, token, sleep=sleep), dead_letters=dead_letters,
-                       requeue=requeue, max_event_age=max_event_age)
+                       requeue=requeue, max_event_age=max_event_age, ledger=ledger)
 
 
 def tenant_router(settings: TikTokSettings, tenants: Tenants, *, max_event_age: float | None,

@@ -18,6 +18,12 @@ so the writes that follow them have their time. Events not sent by then are fail
 redelivered (or requeued), never dead-lettered for lack of time. A write that would start after
 the deadline is not made; its record is retried instead.
 
+The ledger. Every event TikTok accepted is recorded in the ledger of delivered events
+(pipeline/ledger.py), in one call per batch after the sends: `reconcile` sends only what it does
+not find there. A ledger that cannot be written is reported (`unrecorded`), not retried: the
+events were delivered, and a missing entry only makes `reconcile` send one again under its
+event_id, which TikTok deduplicates within 48 h.
+
 Stale events. An event whose event_time is more than `max_event_age` ago (TIKTOK_MAX_EVENT_AGE,
 default 48 h) is not sent but dead-lettered with the reason "stale": TikTok deduplicates an
 event_id only within 48 h of the first copy (the storefront pixel's, at about event_time), so a
@@ -35,8 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.config import DEFAULT_MAX_EVENT_AGE_SECONDS
 from tiktok_relay.errors import ConfigurationError, EventValidationError
+from tiktok_relay.pipeline.ledger import delivered_entries
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
-from tiktok_relay.pipeline.ports import DeadLetters, Queue, QueueError, Unavailable
+from tiktok_relay.pipeline.ports import DeadLetters, Ledger, LedgerError, Queue, QueueError, Unavailable
 from tiktok_relay.tiktok.client import EventOutcome, Status, TikTokClient
 from tiktok_relay.tiktok.models import WireRequest
 
@@ -64,12 +71,14 @@ class BatchReport:
     failed: int = 0
     requeued: int = 0  # events put back on the queue in a new message (their record acknowledged)
     malformed: int = 0
+    unrecorded: int = 0  # delivered events the ledger could not record
     requests_sent: int = 0
     tiktok_latencies: list[float] = field(default_factory=list)
     retry_message_ids: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     message_ids: list[str] = field(default_factory=list)  # every record's, in order
     shops: set[str] = field(default_factory=set)  # the shops whose messages the batch held (at most its size)
+    accepted: list[tuple[QueuedDelivery, dict[str, Any]]] = field(default_factory=list, repr=False)  # for the ledger
 
     def batch_item_failures(self) -> dict[str, list[dict[str, str]]]:
         """The documented SQS partial batch response: the records to redeliver, in record order."""
@@ -108,13 +117,15 @@ class QueueSender:
     def __init__(self, *, client: Callable[[], TikTokClient] | None = None, dead_letters: DeadLetters,
                  requeue: Queue | None = None, max_event_age: float | None = DEFAULT_MAX_EVENT_AGE_SECONDS,
                  router: Callable[[QueuedDelivery], Route] | None = None,
-                 clock: Callable[[], float] = time.time, on_report: Callable[[BatchReport], None] | None = None):
+                 clock: Callable[[], float] = time.time, on_report: Callable[[BatchReport], None] | None = None,
+                 ledger: Ledger | None = None):
         """`client` makes the client of a single-shop deployment (a factory: the token may
         rotate between invocations); `router` instead finds each message's route (its tenant's
         client and stale limit: runtime.tenant_router), raising ConfigurationError or
         Unavailable for a message whose tenant cannot be used now (it is retried, the others
         are sent). `requeue` is the events queue (for the undelivered rest of a partly delivered
-        record; without it such a record is retried whole). `max_event_age` in seconds, None: no limit."""
+        record; without it such a record is retried whole). `max_event_age` in seconds, None: no limit.
+        `ledger` records what TikTok accepted (None: nothing is recorded)."""
         if router is None:
             if client is None:
                 raise TypeError("QueueSender needs a client or a router")
@@ -125,6 +136,7 @@ class QueueSender:
         self._requeue = requeue
         self._clock = clock
         self._on_report = on_report
+        self._ledger = ledger
 
     def send_batch(self, records: Sequence[dict[str, Any]], *, deadline: float | None = None) -> BatchReport:
         report = BatchReport(records=len(records))
@@ -150,6 +162,7 @@ class QueueSender:
         for item in parsed:
             settled = [o for o in outcomes[item.first: item.first + len(item.fresh)] if o is not None]
             self._settle(report, item, settled, deadline, progress)
+        self._record_accepted(report)
         if self._on_report is not None:
             self._on_report(report)
         return report
@@ -224,6 +237,7 @@ class QueueSender:
             event = item.fresh[outcome.index - item.first]
             if outcome.status is Status.DELIVERED:
                 report.delivered += 1
+                report.accepted.append((item.delivery, event))
             elif outcome.is_data_error:
                 report.rejected += 1
                 stored &= self._dead_letter_rejected(report, item, outcome, event, deadline)
@@ -253,6 +267,20 @@ class QueueSender:
         if not (own_progress or (batch_progress and unsent == len(failed))):
             return False
         return self._requeue_rest(report, item, failed, deadline)
+
+    def _record_accepted(self, report: BatchReport) -> None:
+        """The one ledger call of a batch: every event TikTok accepted (see the module docstring)."""
+        if self._ledger is None or not report.accepted:
+            return
+        now = int(self._clock())
+        entries = [entry for delivery, event in report.accepted
+                   for entry in delivered_entries(delivery, [event], delivered_at=now)]
+        try:
+            self._ledger.record(entries)
+        except LedgerError as exc:
+            report.unrecorded += len(entries)
+            report.problems.append(f"{len(entries)} delivered event(s) not recorded in the ledger ({exc}); "
+                                   "reconcile will send them again under their event_ids")
 
     def _dead_letter_stale(self, report: BatchReport, item: _Parsed, deadline: float | None) -> bool:
         report.stale += len(item.stale)
