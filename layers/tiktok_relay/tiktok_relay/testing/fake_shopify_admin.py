@@ -1,7 +1,10 @@
-"""A fake Shopify GraphQL Admin API (webhook subscriptions only) over real HTTP on 127.0.0.1.
+"""A fake Shopify GraphQL Admin API (webhook subscriptions and orders) over real HTTP on 127.0.0.1.
 
 It serves `POST /admin/api/<version>/graphql.json` the way Shopify does for the two operations
-`tiktok-relay register shopify` uses:
+`tiktok-relay register shopify` uses, and the two queries `tiktok-relay reconcile shopify` makes
+(fake_shopify_orders.py: `orders` filtered by processed_at and financial_status, paged, with
+Shopify's query costs, and `order(id:)` for the rest of an order's line items), over orders
+given in the webhook (REST) shape (`orders=`, `add_orders`, `fake-shopify --orders FILE`):
 
 * `webhookSubscriptions(first:, after:)`: this app's subscriptions, paginated with opaque cursors
   (`page_size` caps a page, so a handful of subscriptions exercises pagination);
@@ -17,14 +20,16 @@ Faults, for the next requests in order (`fake.fail_next("http429", None, "http50
     "http429", "http503": that status with Retry-After (`retry_after`, default 0 s)
     "http500", "http502": that status with an HTML page and no Retry-After
     "throttled":          HTTP 200 with a GraphQL THROTTLED error, as Shopify's cost limiter answers
+    "internal_error":     HTTP 200 with a GraphQL INTERNAL_SERVER_ERROR (Shopify's usual 500)
     "drop":               closes the connection without answering
     "http502-after":      handles the request (a create is recorded), then answers 502
 
     with FakeShopifyAdmin(page_size=2) as fake:
         fake.add_subscription("ORDERS_PAID", "https://example.com/hook")
+        fake.add_orders([order_paid_webhook_body, ...])
         env = {"SHOPIFY_ADMIN_BASE_URL": fake.base_url, "SHOPIFY_ADMIN_ACCESS_TOKEN": fake.access_token}
 
-Run by hand: `tiktok-relay fake-shopify --port 8766`.
+Run by hand: `tiktok-relay fake-shopify --port 8766 [--orders orders.json]`.
 """
 
 from __future__ import annotations
@@ -38,13 +43,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from tiktok_relay.testing.fake_shopify_orders import OrderBook
 from tiktok_relay.testing.local_server import LocalServer, ServiceHandler
 
 DEFAULT_TOKEN = "shpat_fake_admin_token"
 DEFAULT_SCOPES = ("read_orders", "read_customers")
-FAULTS = ("http429", "http500", "http502", "http503", "throttled", "drop", "http502-after")
+FAULTS = ("http429", "http500", "http502", "http503", "throttled", "internal_error", "drop", "http502-after")
 # Faults answered before the request is read, with the HTTP status each records (0: none).
-_FAULT_BEFORE_ANSWER = {"drop": 0, "http429": 429, "http500": 500, "http502": 502, "http503": 503, "throttled": 200}
+_FAULT_BEFORE_ANSWER = {"drop": 0, "http429": 429, "http500": 500, "http502": 502, "http503": 503, "throttled": 200,
+                        "internal_error": 200}
 _THROTTLED = {
     "errors": [{"message": "Throttled", "extensions": {
         "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
@@ -80,7 +87,7 @@ TOPIC_SCOPES: dict[str, str | None] = {
 class Call:
     """One request the fake answered, kept for assertions."""
 
-    operation: str | None  # "list", "create", or None (refused before GraphQL)
+    operation: str | None  # "list", "create", "orders", "order", or None (refused before GraphQL)
     api_version: str | None
     variables: dict
     status: int
@@ -115,7 +122,10 @@ class FakeShopifyAdmin(LocalServer):
     base_path = ""
 
     def __init__(self, access_token: str = DEFAULT_TOKEN, *, scopes: Iterable[str] = DEFAULT_SCOPES,
-                 page_size: int = 100, https_only: bool = False, retry_after: str = "0", port: int = 0):
+                 page_size: int = 100, https_only: bool = False, retry_after: str = "0", port: int = 0,
+                 orders: Iterable[dict] = (), shop: str = "example.myshopify.com", max_query_cost: int = 1000):
+        """`orders` in the webhook (REST) shape; `shop` is the host a landing_site path is read on
+        when an order has no order_status_url; `max_query_cost` is Shopify's cap on one query."""
         self.access_token = access_token
         self.scopes = set(scopes)
         self.page_size = page_size
@@ -129,6 +139,7 @@ class FakeShopifyAdmin(LocalServer):
         self.subscriptions: list[dict] = []  # every subscription, oldest first
         self.created: list[dict] = []  # the ones made through webhookSubscriptionCreate
         self.calls: list[Call] = []
+        self.book = OrderBook(shop, list(orders), max_query_cost=max_query_cost)
         self._listen(port)
 
     # --- behaviour ------------------------------------------------------------------------
@@ -137,6 +148,11 @@ class FakeShopifyAdmin(LocalServer):
         """A subscription that already exists (made by an earlier run, or another tool)."""
         with self._lock:
             return self._store(topic, uri, fmt)
+
+    def add_orders(self, orders: Iterable[dict]) -> None:
+        """Orders the shop holds, in the webhook (REST) shape."""
+        with self._lock:
+            self.book.orders.extend(orders)
 
     def fail_next(self, *faults: str | None) -> None:
         """Faults for the next requests, in order; None answers that request normally."""
@@ -152,6 +168,7 @@ class FakeShopifyAdmin(LocalServer):
             self.subscriptions.clear()
             self.created.clear()
             self.calls.clear()
+            self.book.orders.clear()
 
     # --- what it saw ----------------------------------------------------------------------
 
@@ -211,8 +228,30 @@ class FakeShopifyAdmin(LocalServer):
             return "create", self._create(version, has_uri, variables)
         if "webhookSubscriptions" in query:
             return "list", self._list(version, variables)
-        return None, {"errors": [_gql_error("This fake serves only webhookSubscriptions and "
-                                            "webhookSubscriptionCreate", "NOT_SUPPORTED_BY_FAKE")]}
+        if re.search(r"\borders\s*\(", query):
+            return "orders", self._denied("orders", query) or self._locked(self.book.answer_orders, variables)
+        if re.search(r"\border\s*\(\s*id\s*:", query):
+            return "order", self._denied("order", query) or self._locked(self.book.answer_order_lines, variables)
+        return None, {"errors": [_gql_error("This fake serves only webhookSubscriptions, webhookSubscriptionCreate, "
+                                            "orders and order(id:)", "NOT_SUPPORTED_BY_FAKE")]}
+
+    def _locked(self, answer, variables: dict) -> dict:
+        with self._lock:
+            return answer(variables)
+
+    def _denied(self, field_name: str, query: str) -> dict | None:
+        """Shopify's ACCESS_DENIED when the token lacks read_orders (or, to read an order's
+        customer, read_customers)."""
+        with self._lock:
+            granted = set(self.scopes)
+        for needed, applies in (("read_orders", True), ("read_customers", re.search(r"\bcustomer\s*\{", query))):
+            if applies and not _scope_granted(needed, granted):
+                return {"data": None, "errors": [{
+                    "message": f"Access denied for {field_name} field. Required access: `{needed}` access scope.",
+                    "path": [field_name],
+                    "extensions": {"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes",
+                                   "requiredAccess": f"`{needed}` access scope."}}]}
+        return None
 
     def _list(self, version: str, variables: dict) -> dict:
         first = variables.get("first")
@@ -367,6 +406,11 @@ class _Handler(ServiceHandler):
             self.drop_connection()
         elif fault == "throttled":
             self._json(200, _THROTTLED)
+        elif fault == "internal_error":
+            self._json(200, {"errors": [{
+                "message": "Internal error. Looks like something went wrong on our end.\nRequest ID: "
+                           "1b355a21-7117-44c5-8d8b-8948082f40a8 (include this in support requests).",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "1b355a21-7117-44c5-8d8b-8948082f40a8"}}]})
         elif fault == "http429":
             self._json(429, {"errors": "Exceeded 2 calls per second for api client. Reduce "
                                        "request rates to resume uninterrupted service."},

@@ -1,9 +1,11 @@
 """A client of Shopify's GraphQL Admin API, for the few calls the relay makes (listing and
-creating webhook subscriptions). Nothing here prints, and nothing returns the access token."""
+creating webhook subscriptions; the paid orders `reconcile` reads are sources/shopify/orders.py).
+Nothing here prints, and nothing returns the access token."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,13 @@ TOKEN_ENV = "SHOPIFY_ADMIN_ACCESS_TOKEN"
 ADMIN_RETRY = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0, jitter=False)
 # Statuses that mean the token or the shop was refused: fix the input, retrying won't help.
 REFUSED_STATUSES = frozenset({401, 402, 403, 404, 423})
+# GraphQL error codes (HTTP 200) that mean the same: a missing access scope, a closed shop.
+REFUSED_CODES = frozenset({"ACCESS_DENIED", "SHOP_INACTIVE"})
+# Shopify answers HTTP 200 with this code "instead of 500 in most circumstances": retried as a 5xx.
+INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
+# The longest the client waits, before a request, for Shopify's cost bucket to hold what the
+# previous one cost (a full 1000-point query restores in 10 s at the Standard plan's 100/s).
+MAX_PACING_SECONDS = 30.0
 
 
 class ShopifyAdminError(TikTokRelayError):
@@ -54,6 +63,10 @@ class ShopifyGraphQLError(ShopifyAdminError):
         extensions = [e.get("extensions") for e in self.errors]
         return {str(x.get("code") or "") for x in extensions if isinstance(x, dict)} - {""}
 
+    @property
+    def refused(self) -> bool:
+        return bool(self.codes & REFUSED_CODES)
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -79,8 +92,11 @@ class ShopifyAdminClient:
     """GraphQL Admin API over HTTPS, for the few calls `register` makes.
 
     `base_url` replaces `https://{shop}` (tests point it at the fake Admin API). 429, 5xx,
-    dropped connections and GraphQL THROTTLED are retried as `retry` says, honouring
-    Retry-After. Failures raise ShopifyAdminError. Nothing here prints or returns the token.
+    dropped connections and the GraphQL errors THROTTLED and INTERNAL_SERVER_ERROR are retried
+    as `retry` says, honouring Retry-After and the cost a THROTTLED answer reports. Each answer's
+    `extensions.cost` paces the next request: when the bucket holds less than the answered
+    query's requested cost, the next request first waits for it to refill (at most
+    MAX_PACING_SECONDS). Failures raise ShopifyAdminError. Nothing here prints or returns the token.
     """
 
     def __init__(self, shop: str, token: str, api_version: str = DEFAULT_API_VERSION, base_url: str | None = None,
@@ -94,6 +110,7 @@ class ShopifyAdminClient:
         self.timeout = timeout or urllib3.Timeout(connect=5.0, read=30.0)
         self._pool = pool or urllib3.PoolManager(retries=False)
         self._sleep = sleep
+        self._pacing = 0.0  # seconds the next request waits first (the cost bucket refilling)
         self.uses_uri = _uses_uri(api_version)
 
     def __repr__(self) -> str:  # no token
@@ -113,6 +130,9 @@ class ShopifyAdminClient:
             "User-Agent": f"tiktok-relay/{__version__} (register)",
             "X-Shopify-Access-Token": self._token,
         }
+        if self._pacing > 0:
+            self._sleep(self._pacing)
+            self._pacing = 0.0
         attempts = 0
         while True:
             attempts += 1
@@ -142,11 +162,14 @@ class ShopifyAdminClient:
                 raise ShopifyAdminError(f"the Shopify Admin API at {self.url} answered HTTP 200 with a body that "
                                         "is not a JSON object", status)
             throttled = _throttle_delay(payload)
+            if throttled is None and _has_code(payload, INTERNAL_ERROR):
+                throttled = 0.0  # the backoff, as for a 5xx
             if throttled is not None:
                 pause = self.retry.next_delay(attempts, retry_after=throttled or None)
                 if pause is not None:
                     self._sleep(pause)
                     continue
+            self._pacing = _refill_delay(payload)
             return payload
 
     def _http_error(self, status: int, raw: bytes, attempts: int) -> ShopifyAdminError:
@@ -197,8 +220,8 @@ class ShopifyAdminClient:
         cursor: str | None = None
         for _ in range(10_000):  # a bound, in case a server repeats its cursor forever
             payload = self.execute(query, {"first": page_size, "after": cursor})
-            self._raise_errors(payload, "listing webhook subscriptions")
-            connection = _dig(payload, "data", "webhookSubscriptions")
+            self.raise_errors(payload, "listing webhook subscriptions")
+            connection = dig(payload, "data", "webhookSubscriptions")
             if not isinstance(connection, dict):
                 raise ShopifyAdminError("the Admin API answer has no data.webhookSubscriptions")
             out.extend(self._subscription(node) for node in connection.get("nodes") or [] if isinstance(node, dict))
@@ -225,8 +248,8 @@ class ShopifyAdminClient:
         )
         destination = {"uri": uri} if self.uses_uri else {"callbackUrl": uri}
         payload = self.execute(query, {"topic": topic, "webhookSubscription": {**destination, "format": "JSON"}})
-        self._raise_errors(payload, f"creating {topic}")
-        result = _dig(payload, "data", "webhookSubscriptionCreate")
+        self.raise_errors(payload, f"creating {topic}")
+        result = dig(payload, "data", "webhookSubscriptionCreate")
         if not isinstance(result, dict):
             raise ShopifyAdminError(f"the Admin API answer has no data.webhookSubscriptionCreate for {topic}")
         errors = []
@@ -245,7 +268,7 @@ class ShopifyAdminClient:
             uri = endpoint.get("callbackUrl") or node.get("callbackUrl")
         return Subscription(str(node.get("id") or ""), str(node.get("topic") or ""), uri)
 
-    def _raise_errors(self, payload: dict, doing: str) -> None:
+    def raise_errors(self, payload: dict, doing: str) -> None:
         errors = payload.get("errors")
         if not errors:
             return
@@ -256,7 +279,8 @@ class ShopifyAdminClient:
         raise ShopifyGraphQLError(errors, f"Shopify refused {doing}: {text}")
 
 
-def _dig(payload: object, *keys: str) -> object:
+def dig(payload: object, *keys: str) -> object:
+    """payload[keys[0]][keys[1]]...; None where a level is missing or not an object."""
     for key in keys:
         if not isinstance(payload, dict):
             return None
@@ -264,23 +288,39 @@ def _dig(payload: object, *keys: str) -> object:
     return payload
 
 
-def _throttle_delay(payload: dict) -> float | None:
-    """Seconds to wait when the answer is a GraphQL THROTTLED error (0: unknown), else None."""
+def _has_code(payload: dict, code: str) -> bool:
+    """Whether the answer holds a GraphQL error with extensions.code `code`."""
     errors = payload.get("errors")
-    if not isinstance(errors, list) or not any(
-        isinstance(e, dict) and isinstance(e.get("extensions"), dict) and e["extensions"].get("code") == "THROTTLED"
-        for e in errors
-    ):
-        return None
-    found = _dig(payload, "extensions", "cost")
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and isinstance(e.get("extensions"), dict) and e["extensions"].get("code") == code
+        for e in errors)
+
+
+def _bucket_shortfall(payload: dict) -> float | None:
+    """Seconds until Shopify's cost bucket holds the answered query's requested cost again, from
+    its `extensions.cost` (0 when it does now); None when the answer reports no usable cost."""
+    found = dig(payload, "extensions", "cost")
     cost: dict[str, Any] = found if isinstance(found, dict) else {}
     status = cost.get("throttleStatus")
     throttle: dict[str, Any] = status if isinstance(status, dict) else {}
     try:
         needed = float(cost["requestedQueryCost"]) - float(throttle["currentlyAvailable"])
-        return max(0.0, needed / float(throttle["restoreRate"]))
+        seconds = max(0.0, needed / float(throttle["restoreRate"]))
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
-        return 0.0
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
+def _throttle_delay(payload: dict) -> float | None:
+    """Seconds to wait when the answer is a GraphQL THROTTLED error (0: unknown), else None."""
+    if not _has_code(payload, "THROTTLED"):
+        return None
+    return _bucket_shortfall(payload) or 0.0
+
+
+def _refill_delay(payload: dict) -> float:
+    """How long the next request waits first, so that it is not throttled (see the client)."""
+    return min(MAX_PACING_SECONDS, _bucket_shortfall(payload) or 0.0)
 
 
 def _error_detail(raw: bytes) -> str:
