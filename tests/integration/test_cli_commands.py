@@ -1,4 +1,5 @@
-"""The `tiktok-relay` console script, run for real in a subprocess: build, send, fake-tiktok, fake-shopify."""
+"""The `tiktok-relay` console script, run for real in a subprocess: build, send, fake-tiktok, fake-shopify
+(and reconcile against it)."""
 
 from __future__ import annotations
 
@@ -372,3 +373,45 @@ def test_send_of_events_without_ids_gives_them_ids_from_their_content(fake_tikto
         assert proc.returncode == 0, proc.stderr
     assert len(fake_tiktok.events) == 4 and len(fake_tiktok.counted_events) == 2
     assert all(e["event_id"].startswith("auto-") for e in fake_tiktok.events)
+
+
+def test_fake_shopify_serves_an_orders_file_to_reconcile(fake_tiktok, tmp_path):
+    import copy
+    from datetime import UTC, datetime
+
+    from tests.support.shopify import load
+
+    paid = copy.deepcopy(load("order_paid_gb_10_items.json"))
+    paid["processed_at"] = datetime.fromtimestamp(time.time() - 3600, UTC).isoformat()
+    orders = tmp_path / "orders.json"
+    orders.write_text(json.dumps({"orders": [paid]}))  # as the REST Admin API's orders.json answers
+    port = free_port()
+    proc = subprocess.Popen(console_script() + ["fake-shopify", "--port", str(port), "--orders", str(orders)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    try:
+        wait_until_listening(proc, port)
+        env = clean_env(SHOPIFY_ADMIN_BASE_URL=f"http://127.0.0.1:{port}", SHOPIFY_ADMIN_ACCESS_TOKEN="shpat_fake_admin_token",
+                        TIKTOK_PIXEL_ID=PIXEL, TIKTOK_ACCESS_TOKEN=fake_tiktok.access_token,
+                        TIKTOK_API_BASE_URL=fake_tiktok.base_url)
+        first = run(["reconcile", "shopify", "--shop", "tea-shop.myshopify.com", "--since", "24h", "--json",
+                     "--ledger", str(tmp_path / "ledger.ndjson")], env=env)
+        second = run(["reconcile", "shopify", "--shop", "tea-shop.myshopify.com", "--since", "24h", "--json",
+                      "--ledger", str(tmp_path / "ledger.ndjson")], env=env)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)
+    assert json.loads(first.stdout)["sent"] == 1 and json.loads(second.stdout)["reconciled"] == 1
+    assert fake_tiktok.accepted_ids() == ["shopify-order-5678901234567"]
+    assert "serving 1 order(s) from --orders" in err.decode()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("[1, 2]", "must hold orders"), ("{", "is not JSON"), ('[{"name": "#1"}]', "order 0 has no id")])
+def test_fake_shopify_refuses_an_orders_file_that_holds_no_orders(tmp_path, content, message):
+    orders = tmp_path / "orders.json"
+    orders.write_text(content)
+    proc = run(["fake-shopify", "--port", str(free_port()), "--orders", str(orders)], env=clean_env())
+    assert proc.returncode == 2 and message in proc.stderr.decode()
+    missing = run(["fake-shopify", "--port", str(free_port()), "--orders", str(tmp_path / "none.json")], env=clean_env())
+    assert missing.returncode == 2 and b"cannot read --orders" in missing.stderr

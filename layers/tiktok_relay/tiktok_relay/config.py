@@ -85,15 +85,24 @@ def base_url_from_env(env: Mapping[str, str], default: str) -> str:
     return base_url
 
 
+def parse_duration(text: str) -> float | None:
+    """Seconds of a positive duration: a number of seconds, or with a unit (90m, 48h, 2d); None
+    when `text` is not one."""
+    match = _AGE.fullmatch(text.strip())
+    if match is None or float(match.group(1)) <= 0:
+        return None
+    return float(match.group(1)) * _AGE_UNITS[match.group(2).lower()]
+
+
 def max_event_age_from_env(env: Mapping[str, str]) -> float:
     """TIKTOK_MAX_EVENT_AGE in seconds: a number of seconds, or with a unit (90m, 48h, 2d)."""
     text = env_value(env, "TIKTOK_MAX_EVENT_AGE")
     if text is None:
         return float(DEFAULT_MAX_EVENT_AGE_SECONDS)
-    match = _AGE.fullmatch(text)
-    if match is None or float(match.group(1)) <= 0:
+    seconds = parse_duration(text)
+    if seconds is None:
         raise ConfigurationError("TIKTOK_MAX_EVENT_AGE must be a positive duration such as 172800, 48h or 2d")
-    return float(match.group(1)) * _AGE_UNITS[match.group(2).lower()]
+    return seconds
 
 
 def check_phone_region(region: str | None, name: str) -> str | None:

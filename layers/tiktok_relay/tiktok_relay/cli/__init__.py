@@ -4,10 +4,11 @@ Commands (their names, flags and output shapes are relied upon; keep them):
     build       NDJSON data[] items -> NDJSON request bodies (normalized, hashed, <= 1000 events each)
     send        build, post to TikTok, print a summary; non-zero exit unless everything was delivered
     fake-tiktok serve the fake Events API on 127.0.0.1
-    fake-shopify serve the fake Shopify Admin API on 127.0.0.1 (what `register` calls)
+    fake-shopify serve the fake Shopify Admin API on 127.0.0.1 (what `register` and `reconcile` call)
     map         a Shopify webhook payload -> the request body it becomes
     sign        a webhook payload -> a signed API Gateway event for `replay`, or a curl command
     register    subscribe a shop's webhooks to the deployed URL (or print shopify.app.toml)
+    reconcile   the orders paid in a window against what was delivered; send the missed ones, report
     replay      run events/ files through receiver -> queue -> sender, like Lambda, without Docker
     serve       the receiver over HTTP on localhost, like `sam local start-api`
     snippet     the storefront code (theme snippet, custom pixel), filled in
@@ -45,6 +46,11 @@ ENVIRONMENT = {
     "SHOPIFY_ADMIN_ACCESS_TOKEN": "Admin API access token (instead of --access-token)",
     "SHOPIFY_ADMIN_BASE_URL": "replaces https://SHOP, e.g. the fake Admin API's URL",
     "TIKTOK_RELAY_TENANTS": "a tenants document (many shops); replaces the single-shop settings",
+    "SHOPIFY_SOURCE_CHANNELS": "overrides of the channel table, e.g. pos=none",
+    "SHOPIFY_STOREFRONT_DOMAIN": "the storefront's own host, for page.url",
+    "TIKTOK_OFFLINE_EVENT_SET_ID": "the offline event set in-store and draft orders go to",
+    "TIKTOK_MAX_EVENT_AGE": "older orders are reported, not sent, without --force (default 48h)",
+    "LEDGER_TABLE": "the DynamoDB ledger of delivered events (stack output LedgerTableName)",
 }
 _BUILD_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION")
 _MAPPING_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
@@ -64,6 +70,9 @@ COMMAND_ENVIRONMENT = {
     "serve": _LOCAL_ENV,
     "snippet": ("TIKTOK_PIXEL_ID", "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CONTENT_ID"),
     "tenants": ("TIKTOK_RELAY_TENANTS",),
+    "reconcile": ("SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL", "LEDGER_TABLE", "TIKTOK_ACCESS_TOKEN",
+                  "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION", "TIKTOK_MAX_EVENT_AGE", *_MAPPING_ENV,
+                  "SHOPIFY_SOURCE_CHANNELS", "SHOPIFY_STOREFRONT_DOMAIN", "TIKTOK_OFFLINE_EVENT_SET_ID"),
 }
 _NOTES = {
     "fake-tiktok": "TIKTOK_ACCESS_TOKEN here is the token the fake accepts (default fake-tiktok-token).",
@@ -72,6 +81,9 @@ _NOTES = {
     "serve": "Without --live everything goes to the embedded fake TikTok, whatever the environment holds; "
              "TIKTOK_ACCESS_TOKEN, TIKTOK_API_BASE_URL and TIKTOK_API_VERSION are read only with --live, "
              "which also requires SHOPIFY_WEBHOOK_SECRET.",
+    "reconcile": "Missed orders go to the Events API TIKTOK_ACCESS_TOKEN and TIKTOK_API_BASE_URL name (point "
+                 "them at fake-tiktok to try it); what TikTok accepts is recorded in the ledger. Exit status 1: "
+                 "some paid order is still not at TikTok (old, failed, or a dry run's would_send).",
 }
 
 
@@ -112,6 +124,9 @@ def make_parser() -> argparse.ArgumentParser:
     shop.add_argument("--token", help="the access token it accepts (default shpat_fake_admin_token)")
     shop.add_argument("--scopes", help="granted access scopes, comma-separated (default read_orders,read_customers)")
     shop.add_argument("--page-size", type=int, default=100, help="subscriptions per page (default 100)")
+    shop.add_argument("--orders", metavar="FILE",
+                      help="orders in the webhook (REST) shape, served through the GraphQL queries reconcile makes: "
+                           'a JSON array, {"orders": [...]} (as orders.json answers) or one order')
     shop.set_defaults(run="fakes:run_fake_shopify")
 
     mapping = _command(commands, "map", "show the request a store webhook payload becomes")
@@ -151,6 +166,26 @@ def make_parser() -> argparse.ArgumentParser:
     shopify.add_argument("--print-toml", action="store_true",
                          help="print the shopify.app.toml [webhooks] block instead of calling the API")
     shopify.set_defaults(run="register:run_register")
+
+    reconcile = _command(commands, "reconcile", "send the paid orders the relay missed, and report its coverage")
+    reconcile_platforms = reconcile.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+    orders = _command(reconcile_platforms, "shopify", "Shopify: the GraphQL Admin API's paid orders",
+                      env_key="reconcile")
+    orders.add_argument("--shop", required=True, help="SHOP.myshopify.com")
+    orders.add_argument("--access-token", help="Admin API access token (default $SHOPIFY_ADMIN_ACCESS_TOKEN)")
+    orders.add_argument("--since", required=True, metavar="DURATION",
+                        help="the window's start: that long ago (24h, 90m, 2d) or an ISO 8601 date-time")
+    orders.add_argument("--until", metavar="DURATION",
+                        help="the window's end, likewise (default now); orders processed before it count")
+    orders.add_argument("--dry-run", action="store_true", help="send nothing, write nothing: report what would be sent")
+    orders.add_argument("--json", action="store_true", help="the coverage report as one JSON object on stdout")
+    orders.add_argument("--ledger", metavar="PATH",
+                        help="the ledger of delivered events in a local file (default: the DynamoDB table "
+                             "LEDGER_TABLE names)")
+    orders.add_argument("--force", action="store_true",
+                        help="send missed orders older than TIKTOK_MAX_EVENT_AGE (48h) too: TikTok no longer "
+                             "deduplicates them against the storefront pixel's copy")
+    orders.set_defaults(run="reconcile:run_reconcile")
 
     replay = _command(commands, "replay", "replay API Gateway events through receiver -> queue -> sender")
     target = replay.add_mutually_exclusive_group()

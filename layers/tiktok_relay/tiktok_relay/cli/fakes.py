@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from tiktok_relay.cli.common import EXIT_OK, fail
 from tiktok_relay.testing.local_server import LocalServer
@@ -45,11 +46,24 @@ def run_fake_tiktok(args: argparse.Namespace) -> int:
 
 def run_fake_shopify(args: argparse.Namespace) -> int:
     from tiktok_relay.testing.fake_shopify_admin import DEFAULT_SCOPES, DEFAULT_TOKEN, FakeShopifyAdmin
+    from tiktok_relay.testing.fake_shopify_orders import read_orders
 
     scopes = DEFAULT_SCOPES if args.scopes is None else [s.strip() for s in args.scopes.split(",") if s.strip()]
     token = args.token or DEFAULT_TOKEN
-    return _serve(lambda: FakeShopifyAdmin(token, scopes=scopes, page_size=args.page_size, port=args.port), args.port,
+    orders: list[dict] = []
+    if args.orders is not None:
+        try:
+            orders = read_orders(Path(args.orders).read_text(encoding="utf-8"), f"--orders {args.orders}")
+        except OSError as exc:
+            return fail(f"cannot read --orders {args.orders}: {exc.strerror}")
+        except UnicodeDecodeError:
+            return fail(f"--orders {args.orders} is not UTF-8 text")
+        except ValueError as exc:  # not orders: read_orders names the file and what is wrong
+            return fail(str(exc))
+    served = f"serving {len(orders)} order(s) from --orders through reconcile's queries\n" if args.orders else ""
+    return _serve(lambda: FakeShopifyAdmin(token, scopes=scopes, page_size=args.page_size, port=args.port,
+                                           orders=orders), args.port,
                   lambda fake: f"fake Shopify Admin API listening on {fake.base_url}\n"
                                f"  export SHOPIFY_ADMIN_BASE_URL={fake.base_url}\n"
                                f"  export SHOPIFY_ADMIN_ACCESS_TOKEN={token}\n"
-                               "Ctrl-C stops")
+                               f"{served}Ctrl-C stops")

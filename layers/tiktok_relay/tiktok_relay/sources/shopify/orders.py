@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from tiktok_relay.retry import RetryPolicy
 from tiktok_relay.sources.shopify.admin import ShopifyAdminClient, ShopifyAdminError, ShopifyGraphQLError, dig
 from tiktok_relay.sources.shopify.mapping.page import MYSHOPIFY
 from tiktok_relay.sources.shopify.mapping.values import gid_tail, shopify_id
@@ -59,6 +60,9 @@ ORDERS_PAGE = 10
 ORDER_LINES = 10
 MORE_LINES = 100
 MAX_PAGES = 100_000  # a bound, in case a server repeats its cursor forever
+# A reconcile runs unattended through many pages: 5 attempts a request, 1, 2, 4 and 8 s apart, and
+# waits Shopify asks for (Retry-After, the cost bucket) of up to 30 s, rather than give up half way.
+RECONCILE_RETRY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=30.0, jitter=False)
 MAX_COST_CODE = "MAX_COST_EXCEEDED"
 
 _ADDRESS = "firstName lastName phone city province provinceCode zip countryCodeV2"
