@@ -104,6 +104,7 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy functions/receiver/app.py
 	$(BIN)/mypy functions/sender/app.py
 	$(BIN)/mypy functions/eventbridge/app.py
+	$(BIN)/mypy functions/reconcile/app.py
 
 $(SAM_STAMP):
 	rm -rf $(SAM_VENV)

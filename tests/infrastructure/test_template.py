@@ -46,9 +46,10 @@ BUILD = ROOT / ".aws-sam" / "build"
 
 RECEIVER, SENDER, LAYER = "ReceiverFunction", "SenderFunction", "RelayLayer"
 EVENTBRIDGE = "EventBridgeFunction"  # the EventBridge intake: exists when ShopifyEventSourceName is set
-FUNCTIONS = (RECEIVER, SENDER, EVENTBRIDGE)
+RECONCILE = "ReconcileFunction"
+FUNCTIONS = (RECEIVER, SENDER, EVENTBRIDGE, RECONCILE)
 # Each function's module in the package (functions/*/app.py re-export its lambda_handler).
-HANDLER_MODULES = {RECEIVER: "receiver", SENDER: "sender", EVENTBRIDGE: "eventbridge"}
+HANDLER_MODULES = {RECEIVER: "receiver", SENDER: "sender", EVENTBRIDGE: "eventbridge", RECONCILE: "reconcile"}
 RUNTIME, ARCHITECTURE = "python3.13", "arm64"
 POWERTOOLS_PARAMETER = "PowertoolsLayerArn"
 POWERTOOLS_SSM_PREFIX = f"/aws/service/powertools/python/{ARCHITECTURE}/{RUNTIME}/"
@@ -69,9 +70,13 @@ ENV_SOURCES = [
     PACKAGE / "handlers" / "receiver.py",
     PACKAGE / "handlers" / "sender.py",
     PACKAGE / "handlers" / "eventbridge.py",
+    PACKAGE / "handlers" / "reconcile.py",
+    PACKAGE / "pipeline" / "reconcile.py",
+    PACKAGE / "sources" / "shopify" / "register.py",
     ROOT / "functions" / "receiver" / "app.py",
     ROOT / "functions" / "sender" / "app.py",
     ROOT / "functions" / "eventbridge" / "app.py",
+    ROOT / "functions" / "reconcile" / "app.py",
 ]
 # Set by Lambda itself, or Powertools settings (template Globals, or Powertools' defaults).
 PLATFORM_ENV = re.compile(r"^(AWS_|LAMBDA_|_X_AMZN_|_HANDLER$|POWERTOOLS_)")
@@ -276,7 +281,7 @@ def handler_problems(template: dict) -> list[str]:
 def environment_problems(template: dict) -> list[str]:
     problems = []
     for fn, needed in ((RECEIVER, runtime.RECEIVER_ENVIRONMENT), (SENDER, runtime.SENDER_ENVIRONMENT),
-                       (EVENTBRIDGE, runtime.EVENTBRIDGE_ENVIRONMENT)):
+                       (EVENTBRIDGE, runtime.EVENTBRIDGE_ENVIRONMENT), (RECONCILE, runtime.RECONCILE_ENVIRONMENT)):
         env = fn_environment(template, fn)
         for name in needed:
             if name not in env:
@@ -290,7 +295,8 @@ def environment_problems(template: dict) -> list[str]:
               (RECEIVER, "IDEMPOTENCY_TABLE", idempotency_table(template)), (EVENTBRIDGE, "EVENTS_QUEUE_URL", queue),
               (EVENTBRIDGE, "IDEMPOTENCY_TABLE", idempotency_table(template)),
               (EVENTBRIDGE, "STATE_TABLE", ref(fn_environment(template, RECEIVER).get("STATE_TABLE"))),
-              (SENDER, "LEDGER_TABLE", "LedgerTable"))
+              (SENDER, "LEDGER_TABLE", "LedgerTable"),
+              (RECONCILE, "LEDGER_TABLE", "LedgerTable"), (RECONCILE, "EVENTS_QUEUE_URL", queue))
     for fn, name, resource in wiring:
         if resource is None or ref(fn_environment(template, fn).get(name)) != resource:
             problems.append(f"{fn}'s {name} is not !Ref {resource}")
@@ -299,7 +305,8 @@ def environment_problems(template: dict) -> list[str]:
 
 # Receiver/sender variables that may legitimately be blank (their parameters default to "").
 OPTIONAL_ENVIRONMENT = ("TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
-                        "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS", "SHOPIFY_STOREFRONT_DOMAIN")
+                        "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS", "SHOPIFY_STOREFRONT_DOMAIN",
+                        "SHOPIFY_SHOP")
 
 
 def local_only_problems(template: dict) -> list[str]:
@@ -395,6 +402,8 @@ def alarm_problems(template: dict) -> list[str]:
         p = alarm.get("Properties", {})
         if p.get("AlarmActions") != [{"Ref": ALARM_TOPIC}]:
             problems.append(f"{name}'s AlarmActions are {p.get('AlarmActions')!r}, not [!Ref {ALARM_TOPIC}]")
+        if name in SHARE_ALARMS:  # a share under a threshold, not a count of failures (reconcile_problems)
+            continue
         if not _fires_on_one(alarm):
             problems.append(f"{name} does not fire on the first occurrence")
         if p.get("TreatMissingData") != "notBreaching":
@@ -409,7 +418,7 @@ def alarm_problems(template: dict) -> list[str]:
         if not _watching(template, Namespace=namespace, MetricName="WebhooksFailed",
                          Dimensions={"reason": reason, "service": service}):
             problems.append(f"no alarm on the receiver's {reason} answers (WebhooksFailed, reason {reason})")
-    for fn in (RECEIVER, SENDER):
+    for fn in (RECEIVER, SENDER):  # the reconcile function's errors: reconcile_problems
         for metric in ("Errors", "Throttles"):
             if not _watching(template, Namespace="AWS/Lambda", MetricName=metric,
                              Dimensions={"FunctionName": {"Ref": fn}}):
@@ -420,6 +429,53 @@ def alarm_problems(template: dict) -> list[str]:
                            Dimensions={"service": service}, Period={"Ref": "NoEventsAlarmPeriod"}))
     if not quiet:
         problems.append("no alarm on webhooks arriving while no events are enqueued (over NoEventsAlarmPeriod)")
+    return problems
+
+
+SHARE_ALARMS = ("WebOrdersDeliveredAlarm",)
+
+
+def reconcile_problems(template: dict) -> list[str]:
+    """The scheduled reconcile (README "Reconciliation"): EventBridge Scheduler at the interval
+    parameter, off while no shop is set; runs that never overlap and are not retried by Lambda;
+    the ledger read, never written; the Admin API token a secret; the share alarm at the
+    threshold parameter; an alarm when a run fails or a shop cannot be checked."""
+    problems = []
+    events = [e for e in props(template, RECONCILE).get("Events", {}).values() if e.get("Type") == "ScheduleV2"]
+    if len(events) != 1:
+        return [f"{RECONCILE} has no ScheduleV2 event (EventBridge Scheduler)"]
+    schedule = events[0]["Properties"]
+    if schedule.get("ScheduleExpression") != {"Fn::Sub": "rate(${ReconcileIntervalMinutes} minutes)"}:
+        problems.append(f"the schedule's rate is {schedule.get('ScheduleExpression')!r}, not the interval parameter")
+    if schedule.get("State") != {"Fn::If": ["ReconcileEnabled", "ENABLED", "DISABLED"]}:
+        problems.append("the schedule is not off while ShopifyShop is empty")
+    intervals = template["Parameters"]["ReconcileIntervalMinutes"]["AllowedValues"]
+    timeout = fn_property(template, RECONCILE, "Timeout")
+    if not isinstance(timeout, int) or timeout >= min(intervals) * 60 or timeout > 900:
+        problems.append(f"{RECONCILE}'s Timeout {timeout!r} must stay under the shortest interval: runs would overlap")
+    if props(template, RECONCILE).get("EventInvokeConfig", {}).get("MaximumRetryAttempts") != 0:
+        problems.append(f"{RECONCILE} is retried by Lambda: the next scheduled run is the retry")
+    statements = [statement for policy in _as_list(props(template, RECONCILE).get("Policies", []))
+                  if isinstance(policy, dict) for statement in _as_list(policy.get("Statement", []))]
+    actions = {(action, getatt(st.get("Resource")) or _resource_text(st.get("Resource")))
+               for st in statements for action in _as_list(st["Action"])}
+    if actions != {("dynamodb:BatchGetItem", ("LedgerTable", "Arn")), (
+            "secretsmanager:GetSecretValue",
+            "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+            "${ShopifyAdminAccessTokenSecretName}-??????")}:
+        problems.append(f"{RECONCILE} may do {sorted(map(str, actions))}: the ledger read and its token, nothing more")
+    share = props(template, "WebOrdersDeliveredAlarm") if "WebOrdersDeliveredAlarm" in resources(template) else {}
+    expected = {"Namespace": "TikTokRelay", "MetricName": "WebOrdersDeliveredPercent", "Statistic": "Minimum",
+                "Threshold": {"Ref": "ReconcileAlarmThreshold"}, "ComparisonOperator": "LessThanThreshold",
+                "Dimensions": [{"Name": "service", "Value": "tiktok-relay"}], "TreatMissingData": "ignore"}
+    if {k: share.get(k) for k in expected} != expected:
+        problems.append("WebOrdersDeliveredAlarm does not fire on the minimum delivered share under the threshold")
+    env = global_function(template).get("Environment", {}).get("Variables", {})
+    if not _watching(template, Namespace=env.get("POWERTOOLS_METRICS_NAMESPACE"), MetricName="ReconcileFailures",
+                     Dimensions={"service": env.get("POWERTOOLS_SERVICE_NAME")}):
+        problems.append("no alarm on shops the reconcile could not check (ReconcileFailures)")
+    if not _watching(template, Namespace="AWS/Lambda", MetricName="Errors", Dimensions={"FunctionName": {"Ref": RECONCILE}}):
+        problems.append(f"no alarm on {RECONCILE}'s Errors")
     return problems
 
 
@@ -708,6 +764,7 @@ CHECKS = {
     "secrets": secret_problems,
     "eventbridge": eventbridge_problems,
     "tenants": tenants_problems,
+    "reconcile": reconcile_problems,
 }
 
 
@@ -740,6 +797,7 @@ SEND_ENV = f"{R}/{SENDER}/Properties/Environment/Variables"
 SEND_QUEUE_EVENT = f"{R}/{SENDER}/Properties/Events/Queue/Properties"
 EB_ENV = f"{R}/{EVENTBRIDGE}/Properties/Environment/Variables"
 EB_RULE = f"{R}/{EVENTBRIDGE}/Properties/Events/ShopifyWebhooks/Properties"
+RECONCILE_EVENT = f"{R}/{RECONCILE}/Properties/Events/Schedule/Properties"
 
 MISTAKES = [
     ("handlers", _set(f"{R}/{RECEIVER}/Properties/Handler", "app.handler"), "no callable 'handler'"),
@@ -790,6 +848,18 @@ MISTAKES = [
     ("table", _set(f"{RECV_ENV}/IDEMPOTENCY_TABLE", {"Ref": "EventsQueue"}), "does not name a DynamoDB"),
     ("table", _set(f"{R}/StateTable/Properties/TimeToLiveSpecification/Enabled", False), "TTL"),
     ("table", _set(f"{RECV_ENV}/STATE_TABLE", {"Ref": "DeadLetterQueue"}), "STATE_TABLE does not name"),
+    ("reconcile", _set(f"{RECONCILE_EVENT}/ScheduleExpression", "rate(1 hour)"), "not the interval parameter"),
+    ("reconcile", _set(f"{RECONCILE_EVENT}/State", "ENABLED"), "not off while ShopifyShop is empty"),
+    ("reconcile", _set(f"{R}/{RECONCILE}/Properties/Timeout", 900), "runs would overlap"),
+    ("reconcile", _set(f"{R}/{RECONCILE}/Properties/EventInvokeConfig", _DELETE), "retried by Lambda"),
+    ("reconcile", _set(f"{R}/{RECONCILE}/Properties/Policies/1/Statement/0/Action", "dynamodb:BatchWriteItem"),
+     "the ledger read and its token"),
+    ("reconcile", _set(f"{R}/WebOrdersDeliveredAlarm/Properties/Threshold", 90), "under the threshold"),
+    ("reconcile", _set(f"{R}/WebOrdersDeliveredAlarm/Properties/Statistic", "Average"), "under the threshold"),
+    ("reconcile", _set(f"{R}/ReconcileFailingAlarm/Properties/Metrics/1", _DELETE), "ReconcileFailures"),
+    ("reconcile", _set(f"{R}/ReconcileFailingAlarm/Properties/Metrics/2", _DELETE), f"{RECONCILE}'s Errors"),
+    ("environment", _set(f"{R}/{RECONCILE}/Properties/Environment/Variables/LEDGER_TABLE", {"Ref": "StateTable"}),
+     "LEDGER_TABLE is not !Ref LedgerTable"),
     ("layers", _set("Globals/Function/Layers", [{"Ref": LAYER}, {"Ref": POWERTOOLS_PARAMETER}]), "want Powertools"),
     ("layers", _set(f"{R}/{SENDER}/Properties/Layers", [{"Ref": LAYER}]), "want Powertools"),
     ("layers", _set(f"{R}/{LAYER}/Metadata/BuildMethod", "python3.12"), "BuildMethod"),
@@ -901,7 +971,8 @@ def environment_reads(source: str) -> set[str]:
 
 
 def undeclared(names: set[str]) -> set[str]:
-    declared = set(runtime.RECEIVER_ENVIRONMENT) | set(runtime.SENDER_ENVIRONMENT) | set(runtime.LOCAL_ONLY)
+    declared = set(runtime.RECEIVER_ENVIRONMENT) | set(runtime.SENDER_ENVIRONMENT) | set(runtime.RECONCILE_ENVIRONMENT) \
+        | set(runtime.LOCAL_ONLY)
     return {name for name in names if name not in declared and not PLATFORM_ENV.match(name)}
 
 
@@ -909,7 +980,8 @@ def test_every_variable_the_code_reads_is_declared():
     read = set().union(*(environment_reads(path.read_text()) for path in ENV_SOURCES))
     assert undeclared(read) == set()
     # ...and the other way round: every declared variable is read, so the scan sees the reads.
-    declared = set(runtime.RECEIVER_ENVIRONMENT) | set(runtime.SENDER_ENVIRONMENT) | set(runtime.LOCAL_ONLY)
+    declared = set(runtime.RECEIVER_ENVIRONMENT) | set(runtime.SENDER_ENVIRONMENT) | set(runtime.RECONCILE_ENVIRONMENT) \
+        | set(runtime.LOCAL_ONLY)
     assert declared - read == set()
 
 
@@ -1155,9 +1227,14 @@ def test_the_receiver_alarms_read_the_metrics_the_receiver_writes(template, rece
     assert written["WebhooksReceived"] == written["EventsEnqueued"] == {("service",)}
     read = {(stat["MetricName"], tuple(sorted(stat["Dimensions"]))) for alarm in
             resources(template, "AWS::CloudWatch::Alarm").values() for stat in _metric_stats(alarm)
-            if stat["Namespace"] == global_function(template)["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]}
+            if stat["Namespace"] == global_function(template)["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+            and stat["MetricName"] not in RECONCILE_METRICS}
     assert read == {("WebhooksFailed", ("reason", "service")), ("WebhooksReceived", ("service",)),
                     ("EventsEnqueued", ("service",))}
+
+
+# The reconcile function's, checked against what it writes in tests/integration/test_reconcile_function.py.
+RECONCILE_METRICS = ("WebOrdersDeliveredPercent", "ReconcileFailures")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1274,8 +1351,9 @@ def test_generated_roles_grant_no_wildcards(deployment):
         problems += [f"{role_name}: managed policy {arn}" for arn in role["Properties"].get("ManagedPolicyArns", [])
                      if arn not in ALLOWED_MANAGED_POLICIES]
     assert problems == []
-    functions = [RECEIVER, SENDER] + ([EVENTBRIDGE] if "EventBridge" in name else [])
-    assert set(resources(template, "AWS::IAM::Role")) == {f"{fn}Role" for fn in functions}
+    functions = [RECEIVER, SENDER, RECONCILE] + ([EVENTBRIDGE] if "EventBridge" in name else [])
+    # Each function's own role, and the one EventBridge Scheduler invokes the reconcile function with.
+    assert set(resources(template, "AWS::IAM::Role")) == {f"{fn}Role" for fn in functions} | {f"{RECONCILE}ScheduleRole"}
 
 
 def _allowed(role: dict) -> list[tuple[str, object]]:
@@ -1343,6 +1421,17 @@ def test_generated_roles_are_least_privilege(deployment):
         assert {_queue_of(r) for a, r in _allowed(intake) if a == "sqs:SendMessage*"} == {"EventsQueue"}
         assert {getatt(r) for a, r in _allowed(intake) if a == "sqs:SendMessage"} == {
             ("EventBridgeDeadLetterQueue", "Arn")}
+
+    # The reconcile function queues the missed orders' events, reads the ledger and its token.
+    reconcile = _generated_role(template, RECONCILE)
+    assert {(a, _queue_of(r) or getatt(r) or r["Fn::Sub"].rsplit(":secret:", 1)[1]) for a, r in _allowed(reconcile)} == {
+        ("sqs:SendMessage*", "EventsQueue"), ("dynamodb:BatchGetItem", ("LedgerTable", "Arn")),
+        ("secretsmanager:GetSecretValue", "${ShopifyAdminAccessTokenSecretName}-??????")}
+    # EventBridge Scheduler may invoke that function, nothing else.
+    schedule_role = template["Resources"][f"{RECONCILE}ScheduleRole"]["Properties"]
+    assert [(a, getatt(r)) for a, r in _allowed(schedule_role)] == [("lambda:InvokeFunction", (RECONCILE, "Arn"))]
+    schedule = template["Resources"][f"{RECONCILE}Schedule"]["Properties"]
+    assert "Name" not in schedule  # OmitName: CloudFormation names it, unique per stack
 
 
 def test_the_eventbridge_rule_as_generated(deployment):
@@ -1496,9 +1585,10 @@ for fn, (path, attribute) in handlers.items():
 from tiktok_relay.pipeline import runtime
 env = {"TIKTOK_PIXEL_ID": "CPIXEL", "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q",
        "IDEMPOTENCY_TABLE": "t", "STATE_TABLE": "c", "SHOPIFY_WEBHOOK_SECRET_NAME": "s", "TIKTOK_ACCESS_TOKEN_SECRET_NAME": "s2",
-       "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
+       "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq", "LEDGER_TABLE": "l",
+       "SHOPIFY_SHOP": "demo.myshopify.com", "SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME": "s3", "RECONCILE_WINDOW": "6h"}
 built = [type(runtime.build_receiver(env)).__name__, type(runtime.build_sender(env)).__name__,
-         type(runtime.build_event_receiver(env)).__name__]
+         type(runtime.build_event_receiver(env)).__name__, type(runtime.build_reconcile(env)).__name__]
 # With a tenants document (read lazily, on the first delivery): the same parts, no secret read yet.
 tenants = {**env, "TENANTS_SECRET_NAME": "tiktok-relay/tenants"}
 built += [type(runtime.build_receiver(tenants)).__name__, type(runtime.build_sender(tenants)).__name__]
@@ -1543,12 +1633,12 @@ def test_built_layer_imports_as_lambda_would(tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["version"] == [3, 13]
-    assert result["handlers"] == {RECEIVER: True, SENDER: True, EVENTBRIDGE: True}
+    assert result["handlers"] == {RECEIVER: True, SENDER: True, EVENTBRIDGE: True, RECONCILE: True}
     # The entry points hand Lambda the handler modules of the layer (what replay and serve run too).
     for fn, name in HANDLER_MODULES.items():
         assert Path(result["handler_files"][fn]) == layer / "tiktok_relay" / "handlers" / f"{name}.py"
-    # Loading the handlers and building the receivers and the sender loads no local tool or fake.
-    assert result["built"] == ["Receiver", "QueueSender", "Receiver", "Receiver", "QueueSender"]
+    # Loading the handlers and building the receivers, the sender and the reconcile loads no local tool or fake.
+    assert result["built"] == ["Receiver", "QueueSender", "Receiver", "ScheduledReconcile", "Receiver", "QueueSender"]
     assert result["tooling"] == []
     assert {"tiktok_relay.pipeline.runtime", "tiktok_relay.pipeline.receive", "tiktok_relay.pipeline.send",
             "tiktok_relay.pipeline.aws", "tiktok_relay.sources.shopify.mapping", "tiktok_relay.sources.shopify.receiver",

@@ -100,6 +100,13 @@ def eventbridge_app():
     return eventbridge
 
 
+@pytest.fixture(scope="session")
+def reconcile_app():
+    from tiktok_relay.handlers import reconcile
+
+    return reconcile
+
+
 class _CurrentStdout:
     """Writes to whatever sys.stdout is when a record is emitted (pytest swaps it per phase)."""
 
@@ -115,10 +122,10 @@ class _CurrentStdout:
 
 
 @pytest.fixture
-def powertools_stdout(capsys, receiver_app, sender_app, eventbridge_app):
+def powertools_stdout(capsys, receiver_app, sender_app, eventbridge_app, reconcile_app):
     """Point the handlers' Powertools Logger at this test's captured stdout (the handler
     modules are imported once, and their log handler keeps the stream it started with)."""
-    handlers = {app.logger.registered_handler for app in (receiver_app, sender_app, eventbridge_app)}
+    handlers = {app.logger.registered_handler for app in (receiver_app, sender_app, eventbridge_app, reconcile_app)}
     saved = {handler: handler.stream for handler in handlers}
     for handler in handlers:
         handler.stream = _CurrentStdout()  # not setStream(): it would flush a stream pytest closed

@@ -29,12 +29,13 @@ only: no customer data.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from tiktok_relay.errors import UsageError
+from tiktok_relay.errors import TikTokRelayError, UsageError
 from tiktok_relay.pipeline.ledger import RECONCILE_ID_PREFIX, LedgerEntry, ledger_key
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.ports import Delivery, Ledger, Queue, QueueError, WebhookSource
@@ -324,3 +325,73 @@ class SenderDispatch:
             else:
                 out[delivery.webhook_id] = None
         return out
+
+
+# --- the scheduled function --------------------------------------------------------------------
+
+# A paid order's webhook normally reaches TikTok within seconds (the queue's 5 s batching window);
+# a scheduled window ends this long before now, so that orders still on their way (a redelivery
+# after the queue's 360 s visibility timeout) are not taken for missed. One sent anyway is
+# harmless: TikTok deduplicates its event_id.
+SETTLE_SECONDS = 10 * 60
+# A shop is started only with this much of the invocation left: paging its orders and queueing
+# the missed ones takes a few seconds a page.
+MIN_SHOP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ReconcileTarget:
+    """One shop to reconcile: its identity, the source that maps its orders (its pixel and
+    settings) and `orders(since, until)`, its paid orders of a window (the Admin API, its token)."""
+
+    shop: str
+    source: WebhookSource
+    orders: Callable[[datetime, datetime], Iterable[Mapping[str, Any]]]
+
+
+@dataclass
+class ShopRun:
+    """What one scheduled run did for one shop: its report, or why it has none (no customer data)."""
+
+    shop: str
+    report: Report | None = None
+    error: str | None = None
+
+
+class ScheduledReconcile:
+    """What the scheduled function runs: every target's window of `window_seconds` ending
+    SETTLE_SECONDS ago, its missed orders onto the events queue (`dispatch`). A shop that cannot
+    be reconciled now (Shopify refused or failed, the ledger or a secret store did not answer,
+    its settings are broken) is reported and the others go on; so is one the deadline leaves no
+    time for (`deadline`: a time.monotonic() value)."""
+
+    def __init__(self, *, targets: Callable[[], Sequence[ReconcileTarget]], ledger: Ledger, dispatch: Dispatch,
+                 window_seconds: float, max_event_age: float | None, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self._targets = targets
+        self._ledger = ledger
+        self._dispatch = dispatch
+        self.window_seconds = window_seconds
+        self._max_event_age = max_event_age
+        self._clock = clock
+        self._monotonic = monotonic
+
+    def run(self, *, deadline: float | None = None) -> list[ShopRun]:
+        now = self._clock()
+        until = datetime.fromtimestamp(now - SETTLE_SECONDS, UTC)
+        window = Window(datetime.fromtimestamp(until.timestamp() - self.window_seconds, UTC), until)
+        runs = []
+        for target in self._targets():
+            if deadline is not None and deadline - self._monotonic() < MIN_SHOP_SECONDS:
+                runs.append(ShopRun(target.shop, error="not reconciled: no time left in this run; the next run "
+                                                       "covers it"))
+                continue
+            try:
+                report = reconcile(target.orders(window.since, window.until), shop=target.shop, source=target.source,
+                                   ledger=self._ledger, dispatch=self._dispatch, window=window, now=now,
+                                   max_event_age=self._max_event_age)
+            except TikTokRelayError as exc:  # raised on purpose: the message names no value
+                runs.append(ShopRun(target.shop, error=f"not reconciled: {exc}"))
+                continue
+            runs.append(ShopRun(target.shop, report=report))
+        return runs

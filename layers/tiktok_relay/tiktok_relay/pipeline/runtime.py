@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tiktok_relay.pipeline.messages import QueuedDelivery
     from tiktok_relay.pipeline.ports import Tenants
     from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.reconcile import ReconcileTarget, ScheduledReconcile
     from tiktok_relay.pipeline.send import QueueSender, Route
     from tiktok_relay.tiktok.client import TikTokClient
 
@@ -40,23 +41,34 @@ SENDER_ENVIRONMENT = (
 )
 # The EventBridge intake does what the receiver does, without a signature: no webhook secret.
 EVENTBRIDGE_ENVIRONMENT = tuple(name for name in RECEIVER_ENVIRONMENT if name != "SHOPIFY_WEBHOOK_SECRET_NAME")
-LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "TIKTOK_RELAY_TENANTS")
+# The scheduled reconcile function (handlers/reconcile.py): the shop's orders and the mapping
+# settings (the receiver's), the ledger to look them up in, the queue for the missed ones.
+RECONCILE_ENVIRONMENT = (
+    "TIKTOK_PIXEL_ID", "EVENTS_QUEUE_URL", "LEDGER_TABLE", "SHOPIFY_SHOP", "SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME",
+    "RECONCILE_WINDOW", "TIKTOK_MAX_EVENT_AGE", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
+    "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID", "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS",
+    "SHOPIFY_STOREFRONT_DOMAIN", "SHOPIFY_CONSENT",
+)
+LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "TIKTOK_RELAY_TENANTS", "SHOPIFY_ADMIN_ACCESS_TOKEN",
+              "SHOPIFY_ADMIN_BASE_URL")
+# The scheduled window when RECONCILE_WINDOW is unset (template.yaml's ReconcileWindow default).
+DEFAULT_RECONCILE_WINDOW = "6h"
 
 # Clients the sender keeps, one per tenant token: far more than one stack's tenants (the tenants
 # document holds about 200 at most, Secrets Manager's 64 KB).
 MAX_CLIENTS = 1000
 
 # What install() gave, or what was built from the environment on first use: "receiver",
-# "sender", "event_receiver".
+# "sender", "event_receiver", "reconcile".
 _built: dict[str, Any] = {}
 
 
 def install(*, receiver: Receiver | None = None, sender: QueueSender | None = None,
-            event_receiver: Receiver | None = None) -> None:
+            event_receiver: Receiver | None = None, reconcile: ScheduledReconcile | None = None) -> None:
     """Use these instead of building from the environment (replay, serve, tests); None: build
     that one from the environment on first use."""
     _built.clear()
-    given = {"receiver": receiver, "sender": sender, "event_receiver": event_receiver}
+    given = {"receiver": receiver, "sender": sender, "event_receiver": event_receiver, "reconcile": reconcile}
     _built.update({name: part for name, part in given.items() if part is not None})
 
 
@@ -78,6 +90,11 @@ def sender() -> QueueSender:
 def event_receiver() -> Receiver:
     """The EventBridge intake's receiver (handlers/eventbridge.py)."""
     return _once("event_receiver", build_event_receiver)
+
+
+def scheduled_reconcile() -> ScheduledReconcile:
+    """The scheduled reconcile function's work (handlers/reconcile.py)."""
+    return _once("reconcile", build_reconcile)
 
 
 class StaticSecret:
@@ -190,6 +207,71 @@ def tenant_router(settings: TikTokSettings, tenants: Tenants, *, max_event_age: 
         return Route(tenant.key, lambda: client, max_event_age if own is None else own)
 
     return route
+
+
+def build_reconcile(env: Mapping[str, str], *, sleep: Callable[[float], None] = time.sleep) -> ScheduledReconcile:
+    """The scheduled reconcile function's work (pipeline/reconcile.py): RECONCILE_WINDOW (at
+    most MAX_RECONCILE_WINDOW_SECONDS: the ledger forgets after LEDGER_TTL_SECONDS), the ledger,
+    the events queue, the shops `reconcile_targets` gives. `sleep`: how the Admin API client waits."""
+    from tiktok_relay.config import parse_duration
+    from tiktok_relay.pipeline.aws import DynamoDBLedger, SqsQueue
+    from tiktok_relay.pipeline.ledger import MAX_RECONCILE_WINDOW_SECONDS
+    from tiktok_relay.pipeline.reconcile import QueueDispatch, ScheduledReconcile
+
+    window = parse_duration(env_value(env, "RECONCILE_WINDOW") or DEFAULT_RECONCILE_WINDOW)
+    if window is None or window > MAX_RECONCILE_WINDOW_SECONDS:
+        raise ConfigurationError("RECONCILE_WINDOW must be a duration such as 6h or 2d, at most 7d (the ledger "
+                                 "remembers deliveries for 8 days)")
+    targets = reconcile_targets(env, sleep=sleep)
+    return ScheduledReconcile(
+        targets=lambda: targets,
+        ledger=DynamoDBLedger(require(env, "LEDGER_TABLE", "to look up what was delivered")),
+        dispatch=QueueDispatch(SqsQueue(require(env, "EVENTS_QUEUE_URL", "to queue the missed orders' events"))),
+        window_seconds=window, max_event_age=max_event_age_from_env(env))
+
+
+def reconcile_targets(env: Mapping[str, str], *, sleep: Callable[[float], None] = time.sleep
+                      ) -> list[ReconcileTarget]:
+    """The shops the scheduled function reconciles. A single-shop deployment has one: SHOPIFY_SHOP,
+    its Admin API token (SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME, or SHOPIFY_ADMIN_ACCESS_TOKEN
+    outside AWS), the pixel and mapping settings the receiver has. (A tenants document gives one
+    per tenant, each with its own token: the seam is here.)"""
+    from tiktok_relay.pipeline.reconcile import ReconcileTarget
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
+    from tiktok_relay.sources.shopify.settings import ShopifySettings
+
+    shop = _shop(require(env, "SHOPIFY_SHOP", "to reconcile its orders (the shop's myshopify.com domain)"))
+    token = _secret(env, "SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME")
+    source = ShopifySource(secrets=None, settings=ShopifySettings.from_env(env),
+                           pixel_id=require(env, "TIKTOK_PIXEL_ID", "as the event_source_id of every event"))
+    return [ReconcileTarget(shop, source, admin_orders(shop, token, env, sleep=sleep))]
+
+
+def _shop(value: str) -> str:
+    from tiktok_relay.errors import UsageError
+    from tiktok_relay.sources.shopify.register import normalize_shop
+
+    try:
+        return normalize_shop(value)
+    except UsageError:
+        raise ConfigurationError("SHOPIFY_SHOP must be the shop's myshopify.com domain, like example.myshopify.com"
+                                 ) from None
+
+
+def admin_orders(shop: str, token: SecretSource, env: Mapping[str, str], *, sleep: Callable[[float], None]):
+    """`orders(since, until)` of a shop: its paid orders through the Admin API, with the token's
+    current value (it may rotate between runs)."""
+    from tiktok_relay.sources.shopify.admin import ShopifyAdminClient
+    from tiktok_relay.sources.shopify.orders import RECONCILE_RETRY, paid_orders
+    from tiktok_relay.sources.shopify.register import admin_base_url
+
+    base_url = admin_base_url(shop, env)
+
+    def orders(since, until):
+        client = ShopifyAdminClient(shop, token.get(), base_url=base_url, retry=RECONCILE_RETRY, sleep=sleep)
+        return paid_orders(client, since, until)
+
+    return orders
 
 
 def client_factory(settings: TikTokSettings, token: SecretSource, **client_options: Any

@@ -154,7 +154,7 @@ def validate_api_version(value: str | None) -> str:
 def admin_base_url(shop: str, env: Mapping[str, str] | None = None) -> str:
     """`https://{shop}`, or SHOPIFY_ADMIN_BASE_URL when set (tests, the fake Admin API)."""
     env = os.environ if env is None else env
-    override = (env.get(BASE_URL_ENV) or "").strip().rstrip("/")
+    override = (env.get("SHOPIFY_ADMIN_BASE_URL") or "").strip().rstrip("/")  # BASE_URL_ENV
     if not override:
         return f"https://{shop}"
     if not override.startswith(("https://", "http://")) or not urlsplit(override).hostname:
