@@ -20,7 +20,8 @@ README = readme()
 PACKAGE = ROOT / "layers" / "tiktok_relay" / "tiktok_relay"
 # Files the examples make rather than read: what the command writes, or what the user writes.
 WRITTEN = {"dead-letters.ndjson": "replay and serve write it", "samconfig.toml": "sam deploy --guided writes it",
-           "tenants.json": "the agency writes it (examples/tenants.json shows one)"}
+           "tenants.json": "the agency writes it (examples/tenants.json shows one)",
+           "ledger.ndjson": "reconcile --ledger writes it"}
 FILE = re.compile(r"(?<![\w/:.*-])((?:[\w.-]+/)*[\w.-]+\.(?:json|ndjson|toml|txt|py|ya?ml|liquid|sh))\b")
 
 
@@ -143,3 +144,27 @@ def test_the_migration_section_gives_the_import_change_and_the_renames():
                      ("Context(ip=..., user_agent=...)", '"ip"'), ("ContentType.PRODUCT", '"product"')):
         row = next(line for line in migration.splitlines() if line.startswith("|") and old in line)
         assert new in row, row
+
+
+def test_the_reconcile_recipe_reports_the_sample_order_old_then_sends_it_with_force(fake_tiktok, tmp_path):
+    """The "Trying it without a shop" commands of Reconciliation, as written, against the fakes
+    (on ports of this test's own: the recipe's 8765 and 8766 may be taken on a shared machine)."""
+    from tiktok_relay.testing.fake_shopify_admin import FakeShopifyAdmin
+    from tiktok_relay.testing.fake_shopify_orders import read_orders
+
+    [recipe] = [b for b in code_blocks(section("Reconciliation: what the webhooks missed, sent, and the proof"), "sh")
+                if "fake-shopify --orders" in b]
+    commands = [c.strip() for c in recipe.replace("\\\n", " ").splitlines() if c.startswith("tiktok-relay reconcile")]
+    exports = dict(part.split("=", 1) for line in recipe.splitlines() if line.startswith("export ")
+                   for part in line.removeprefix("export ").split())
+    orders = read_orders((ROOT / "examples/shopify/orders_paid.json").read_text(), "the sample")
+    with FakeShopifyAdmin(exports["SHOPIFY_ADMIN_ACCESS_TOKEN"], orders=orders) as admin:
+        env = clean_env(**{**exports, "SHOPIFY_ADMIN_BASE_URL": admin.base_url,
+                           "TIKTOK_API_BASE_URL": fake_tiktok.base_url, "TIKTOK_ACCESS_TOKEN": fake_tiktok.access_token})
+        runs = [subprocess.run(console_script() + command.split()[1:] + ["--json"], env=env, cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120) for command in commands]
+    assert len(runs) == 2 and [r.returncode for r in runs] == [1, 0], [r.stderr for r in runs]
+    first, forced = (json.loads(r.stdout) for r in runs)
+    assert (first["old"], first["sent"], forced["sent"], forced["old"]) == (1, 0, 1, 0)
+    assert fake_tiktok.accepted_ids() == ["shopify-order-5829310123456"]
+    assert (tmp_path / "ledger.ndjson").exists()
