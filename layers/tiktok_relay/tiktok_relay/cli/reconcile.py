@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, say
+from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, admin_api_command, say
 
 if TYPE_CHECKING:
     from tiktok_relay.pipeline.ports import Ledger
@@ -28,18 +28,14 @@ LEDGER_ENV = "LEDGER_TABLE"
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
-    from tiktok_relay.errors import ConfigurationError, UsageError
+    return admin_api_command(lambda: _reconcile(args))
+
+
+def _reconcile(args: argparse.Namespace) -> int:
     from tiktok_relay.pipeline.ports import Unavailable
-    from tiktok_relay.sources.shopify.admin import ShopifyAdminError
 
     try:
         report = _run(args)
-    except (ConfigurationError, UsageError) as exc:
-        say(str(exc))
-        return EXIT_USAGE
-    except ShopifyAdminError as exc:
-        say(str(exc))
-        return EXIT_USAGE if exc.refused else EXIT_UNDELIVERED
     except Unavailable as exc:  # the ledger could not be read: nothing was sent
         say(f"{exc}; nothing was sent")
         return EXIT_UNDELIVERED

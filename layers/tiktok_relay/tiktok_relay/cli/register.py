@@ -18,10 +18,10 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, say
-from tiktok_relay.errors import ConfigurationError, UsageError
+from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, admin_api_command, say
+from tiktok_relay.errors import UsageError
 from tiktok_relay.pipeline.tenants import TENANTS_FILE_VARIABLE
-from tiktok_relay.sources.shopify.admin import TOKEN_ENV, ShopifyAdminError
+from tiktok_relay.sources.shopify.admin import TOKEN_ENV
 
 if TYPE_CHECKING:
     from tiktok_relay.pipeline.ports import Tenant
@@ -30,14 +30,7 @@ if TYPE_CHECKING:
 
 
 def run_register(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except (ConfigurationError, UsageError) as exc:
-        say(str(exc))
-        return EXIT_USAGE
-    except ShopifyAdminError as exc:
-        say(str(exc))
-        return EXIT_USAGE if exc.refused else EXIT_UNDELIVERED
+    return admin_api_command(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:
