@@ -62,3 +62,4 @@ def test_a_ledger_that_cannot_be_written_costs_no_retry_and_is_counted(relay, se
                "(ResourceNotFoundException))" in w for w in warnings), warnings
     [metrics] = [line for line in lines if "EventsUnrecorded" in line]
     assert metrics["EventsUnrecorded"] in (2.0, [2.0]) and metrics["EventsSent"] in (2.0, [2.0])
+

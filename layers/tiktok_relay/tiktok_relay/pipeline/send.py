@@ -162,7 +162,7 @@ class QueueSender:
         for item in parsed:
             settled = [o for o in outcomes[item.first: item.first + len(item.fresh)] if o is not None]
             self._settle(report, item, settled, deadline, progress)
-        self._record_accepted(report)
+        self._record_accepted(report, deadline)
         if self._on_report is not None:
             self._on_report(report)
         return report
@@ -268,14 +268,17 @@ class QueueSender:
             return False
         return self._requeue_rest(report, item, failed, deadline)
 
-    def _record_accepted(self, report: BatchReport) -> None:
-        """The one ledger call of a batch: every event TikTok accepted (see the module docstring)."""
+    def _record_accepted(self, report: BatchReport, deadline: float | None) -> None:
+        """The one ledger call of a batch: every event TikTok accepted (see the module docstring).
+        Like any store write, it does not start after the deadline."""
         if self._ledger is None or not report.accepted:
             return
         now = int(self._clock())
         entries = [entry for delivery, event in report.accepted
                    for entry in delivered_entries(delivery, [event], delivered_at=now)]
         try:
+            if _past(deadline):
+                raise LedgerError("no time left in this invocation")
             self._ledger.record(entries)
         except LedgerError as exc:
             report.unrecorded += len(entries)
