@@ -262,3 +262,14 @@ def test_an_order_tiktok_refuses_is_failed_with_tiktoks_reason(shop, fake_tiktok
     failed = {o["id"]: o for o in data["missed"] if o["outcome"] == "failed"}
     assert list(failed) == ["1002"] and "Invalid value for currency." in failed["1002"]["reason"]
     assert data["sent"] == 1  # the other missed order still went
+
+
+def test_with_an_offline_event_set_the_pos_order_is_sent_there_and_not_counted_as_web(shop, fake_tiktok, tmp_path):
+    data = report(reconcile(shop, fake_tiktok, "--since", "72h", "--ledger", str(tmp_path / "l.ndjson"), "--json",
+                            env={"TIKTOK_OFFLINE_EVENT_SET_ID": "OFFLINESET123"}))
+    [pos] = [o for o in data["missed"] if o["id"] == "1003"]
+    assert (pos["outcome"], pos["event_source"], pos["channel"]) == ("sent", "offline", "pos")
+    offline = [body for body in fake_tiktok.accepted if body["event_source"] == "offline"]
+    assert [(b["event_source_id"], [e["event_id"] for e in b["data"]]) for b in offline] == [
+        ("OFFLINESET123", ["shopify-order-1003"])]
+    assert data["web_orders"] == 3 and data["channels"]["pos"]["sent"] == 1
