@@ -457,13 +457,17 @@ def reconcile_problems(template: dict) -> list[str]:
         problems.append(f"{RECONCILE} is retried by Lambda: the next scheduled run is the retry")
     statements = [statement for policy in _as_list(props(template, RECONCILE).get("Policies", []))
                   if isinstance(policy, dict) for statement in _as_list(policy.get("Statement", []))]
-    actions = {(action, getatt(st.get("Resource")) or _resource_text(st.get("Resource")))
-               for st in statements for action in _as_list(st["Action"])}
-    if actions != {("dynamodb:BatchGetItem", ("LedgerTable", "Arn")), (
-            "secretsmanager:GetSecretValue",
-            "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
-            "${ShopifyAdminAccessTokenSecretName}-??????")}:
-        problems.append(f"{RECONCILE} may do {sorted(map(str, actions))}: the ledger read and its token, nothing more")
+    arn = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${%s}-??????"
+    tokens = {"Fn::If": ["HasTenants", {"Fn::Sub": arn % TENANTS_PARAMETER},
+                         {"Fn::Sub": arn % "ShopifyAdminAccessTokenSecretName"}]}
+    actions = [(action, getatt(st.get("Resource")) or st.get("Resource")) for st in statements
+               for action in _as_list(st["Action"])]
+    if actions != [("dynamodb:BatchGetItem", ("LedgerTable", "Arn")), ("secretsmanager:GetSecretValue", tokens)]:
+        problems.append(f"{RECONCILE} may do {sorted(map(str, actions))}: the ledger read and its token (or the "
+                        "tenants document), nothing more")
+    if template.get("Conditions", {}).get("ReconcileEnabled") != {"Fn::Or": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "ShopifyShop"}, ""]}]}, {"Condition": "HasTenants"}]}:
+        problems.append("the schedule is not on with ShopifyShop or a tenants document")
     share = props(template, "WebOrdersDeliveredAlarm") if "WebOrdersDeliveredAlarm" in resources(template) else {}
     expected = {"Namespace": "TikTokRelay", "MetricName": "WebOrdersDeliveredPercent", "Statistic": "Minimum",
                 "Threshold": {"Ref": "ReconcileAlarmThreshold"}, "ComparisonOperator": "LessThanThreshold",
@@ -1424,9 +1428,10 @@ def test_generated_roles_are_least_privilege(deployment):
 
     # The reconcile function queues the missed orders' events, reads the ledger and its token.
     reconcile = _generated_role(template, RECONCILE)
+    tokens = "${TenantsSecretName}-??????" if "many shops" in name else "${ShopifyAdminAccessTokenSecretName}-??????"
     assert {(a, _queue_of(r) or getatt(r) or r["Fn::Sub"].rsplit(":secret:", 1)[1]) for a, r in _allowed(reconcile)} == {
         ("sqs:SendMessage*", "EventsQueue"), ("dynamodb:BatchGetItem", ("LedgerTable", "Arn")),
-        ("secretsmanager:GetSecretValue", "${ShopifyAdminAccessTokenSecretName}-??????")}
+        ("secretsmanager:GetSecretValue", tokens)}
     # EventBridge Scheduler may invoke that function, nothing else.
     schedule_role = template["Resources"][f"{RECONCILE}ScheduleRole"]["Properties"]
     assert [(a, getatt(r)) for a, r in _allowed(schedule_role)] == [("lambda:InvokeFunction", (RECONCILE, "Arn"))]
@@ -1452,7 +1457,8 @@ def test_the_eventbridge_rule_as_generated(deployment):
     [permission] = [r for r in resources(template, "AWS::Lambda::Permission").values()
                     if ref(r["Properties"]["FunctionName"]) == EVENTBRIDGE]
     assert permission["Properties"]["Principal"] == "events.amazonaws.com"
-    [config] = resources(template, "AWS::Lambda::EventInvokeConfig").values()
+    [config] = [r for r in resources(template, "AWS::Lambda::EventInvokeConfig").values()
+                if ref(r["Properties"]["FunctionName"]) == EVENTBRIDGE]
     assert config["Properties"]["MaximumRetryAttempts"] == 2
     assert getatt(config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]) == (
         "EventBridgeDeadLetterQueue", "Arn")

@@ -88,7 +88,8 @@ def reconcile(admin: FakeShopifyAdmin, fake_tiktok, *args: str, token: str | Non
     clean.update({"SHOPIFY_ADMIN_BASE_URL": admin.base_url, "TIKTOK_PIXEL_ID": PIXEL,
                   "TIKTOK_ACCESS_TOKEN": fake_tiktok.access_token, "TIKTOK_API_BASE_URL": fake_tiktok.base_url})
     clean.update(env or {})
-    argv = ["reconcile", "shopify", "--shop", SHOP, "--access-token", token or admin.access_token, *args]
+    given = [] if token == "" else ["--access-token", token or admin.access_token]  # "": none given
+    argv = ["reconcile", "shopify", "--shop", SHOP, *given, *args]
     out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
     try:
         os.environ.clear()
@@ -273,3 +274,25 @@ def test_with_an_offline_event_set_the_pos_order_is_sent_there_and_not_counted_a
     assert [(b["event_source_id"], [e["event_id"] for e in b["data"]]) for b in offline] == [
         ("OFFLINESET123", ["shopify-order-1003"])]
     assert data["web_orders"] == 3 and data["channels"]["pos"]["sent"] == 1
+
+
+def test_with_a_tenants_document_the_shop_is_reconciled_with_its_own_pixel_tokens_and_settings(shop, fake_tiktok,
+                                                                                                 tmp_path):
+    document = tmp_path / "tenants.json"
+    document.write_text(json.dumps({"shops": {
+        SHOP: {"pixel_id": "CTENANTPIXEL0001", "access_token": "tenant-tiktok-token", "webhook_secret": "s",
+               "admin_access_token": shop.access_token, "settings": {"SHOPIFY_CONSENT": "ignore"}},
+        "other-shop.myshopify.com": {"pixel_id": "COTHERPIXEL00002", "access_token": "t2", "webhook_secret": "s2"},
+    }}))
+    fake_tiktok.allow_token("tenant-tiktok-token", pixels={"CTENANTPIXEL0001"})
+    result = reconcile(shop, fake_tiktok, "--since", "72h", "--ledger", str(tmp_path / "l.ndjson"), "--json",
+                       token="", env={"TIKTOK_RELAY_TENANTS": str(document), "TIKTOK_PIXEL_ID": "",
+                                      "TIKTOK_ACCESS_TOKEN": ""})
+    assert result.returncode == 1, result.stderr  # the old order
+    data = report(result)
+    # SHOPIFY_CONSENT=ignore is the tenant's: the refusing buyer's order is sent too.
+    assert sorted(fake_tiktok.accepted_ids()) == ["shopify-order-1001", "shopify-order-1002", "shopify-order-1005"]
+    assert {body["event_source_id"] for body in fake_tiktok.accepted} == {"CTENANTPIXEL0001"}
+    assert data["ignored"]["consent"] == 0 and data["sent"] == 3
+    entry = FileLedger(tmp_path / "l.ndjson").entries()[ledger_key("CTENANTPIXEL0001", "Purchase", "shopify-order-1002")]
+    assert entry.shop == SHOP

@@ -100,7 +100,7 @@ def test_missed_orders_are_queued_for_the_sender_and_the_rest_reported(scheduled
 
     result = invoke(reconcile_app)
 
-    assert result == {"shops": [{"shop": SHOP, "reconciled": True, "undelivered": 1}]}  # the old one
+    assert result == {"shops": [{"shop": SHOP, "reconciled": True, "skipped": False, "undelivered": 1}]}  # the old one
     [queued] = peek(relay)
     delivery = QueuedDelivery.parse(queued["Body"])
     assert delivery.webhook_id.startswith("reconcile-") and delivery.shop == SHOP and delivery.topic == "orders/paid"
@@ -154,7 +154,7 @@ def test_a_shop_whose_token_is_refused_is_reported_and_counted(scheduled, reconc
 
     result = invoke(reconcile_app)
 
-    assert result == {"shops": [{"shop": SHOP, "reconciled": False, "undelivered": None}]}
+    assert result == {"shops": [{"shop": SHOP, "reconciled": False, "skipped": False, "undelivered": None}]}
     lines = json_lines(powertools_stdout.readouterr().out)
     [error] = [line for line in lines if line.get("message") == "shop not reconciled"]
     assert error["shop"] == SHOP and "refused the access token (HTTP 401)" in error["reason"]
@@ -191,3 +191,63 @@ def test_the_events_queue_refusing_a_message_fails_that_order_only(scheduled, re
     failed = [o for o in logged["missed"] if o["outcome"] == "failed"]
     assert [o["id"] for o in failed] == ["2001", "2002"]  # nothing delivered by webhook in this test
     assert all(o["reason"].startswith("not queued: the events queue did not take it (") for o in failed)
+
+
+TENANTS_SECRET = "tiktok-relay/tenants"
+ACME, BETA, GAMMA = "acme-teas.myshopify.com", "beta-mugs.myshopify.com", "gamma-pots.myshopify.com"
+PIXEL_A, PIXEL_B = "CACMEPIXEL00001", "CBETAPIXEL00002"
+
+
+def test_with_a_tenants_document_every_shop_with_an_admin_token_is_reconciled_with_its_own_pixel(
+        scheduled, reconcile_app, sender_app, fake_tiktok, monkeypatch, powertools_stdout):
+    """Each tenant's orders (the fake serves the same ones to both tokens' shops) are looked up
+    under its own pixel and queued naming their tenant, so the sender posts them with its token;
+    a tenant without admin_access_token is skipped (not a failure), a broken entry is one."""
+    import boto3
+
+    from tiktok_relay.pipeline import runtime
+
+    relay, admin = scheduled
+    entry = {"access_token": "tiktok-token", "webhook_secret": "s1", "admin_access_token": admin.access_token}
+    boto3.client("secretsmanager").create_secret(Name=TENANTS_SECRET, SecretString=json.dumps({"shops": {
+        ACME: {**entry, "pixel_id": PIXEL_A},
+        BETA: {**entry, "pixel_id": PIXEL_B, "settings": {"TIKTOK_TEST_EVENT_CODE": "TESTBETA1"}},
+        GAMMA: {"pixel_id": "CGAMMAPIXEL0003", "access_token": "t3", "webhook_secret": "s3"},
+        "delta-cups.myshopify.com": {"pixel_id": "bad pixel!", "access_token": "t4", "webhook_secret": "s4"},
+    }}))
+    for name in ("TIKTOK_PIXEL_ID", "SHOPIFY_SHOP", "SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TENANTS_SECRET_NAME", TENANTS_SECRET)
+    runtime.install()
+
+    result = invoke(reconcile_app)
+
+    by_shop = {shop["shop"]: shop for shop in result["shops"]}
+    assert (by_shop[ACME]["reconciled"], by_shop[BETA]["reconciled"]) == (True, True)
+    assert by_shop[GAMMA] == {"shop": GAMMA, "reconciled": False, "skipped": True, "undelivered": None}
+    assert by_shop["delta-cups.myshopify.com"]["skipped"] is False
+    queued = [QueuedDelivery.parse(m["Body"]) for m in peek(relay)]
+    assert sorted((q.tenant, q.request.event_source_id, q.request.test_event_code) for q in queued) == [
+        (ACME, PIXEL_A, None), (ACME, PIXEL_A, None),  # 2001 and 2002: no ledger entry in this test
+        # With a test event code the test order is sent too, and the 60 h old one (test events are never old).
+        (BETA, PIXEL_B, "TESTBETA1"), (BETA, PIXEL_B, "TESTBETA1"), (BETA, PIXEL_B, "TESTBETA1"),
+        (BETA, PIXEL_B, "TESTBETA1")]
+    lines = json_lines(powertools_stdout.readouterr().out)
+    [skipped] = [line for line in lines if line.get("message") == "shop skipped"]
+    assert skipped["shop"] == GAMMA and "no admin_access_token" in skipped["reason"]
+    [broken] = [line for line in lines if line.get("message") == "shop not reconciled"]
+    assert broken["shop"] == "delta-cups.myshopify.com" and "pixel_id" in broken["reason"]
+    assert emf(lines)[("ReconcileFailures", (("service", "tiktok-relay-tests"),))] == 1  # the broken one only
+    assert admin.access_token not in json.dumps(lines) and "tiktok-token" not in json.dumps(lines)
+
+    # The sender takes each queued message's tenant: its token, its pixel; the ledger records both shops'.
+    fake_tiktok.allow_token("tiktok-token", pixels={PIXEL_A, PIXEL_B})
+    fake_tiktok.reset()
+    while relay.poll_and_send(sender_app)["records"]:
+        pass
+    assert sorted((e["_request"]["event_source_id"], e["event_id"]) for e in fake_tiktok.events) == sorted(
+        [(PIXEL_A, "shopify-order-2001"), (PIXEL_A, "shopify-order-2002")]
+        + [(PIXEL_B, f"shopify-order-{n}") for n in (2001, 2002, 2004, 2006)])
+    ledger = DynamoDBLedger(LEDGER_TABLE).delivered([ledger_key(PIXEL_A, "Purchase", "shopify-order-2002"),
+                                                     ledger_key(PIXEL_B, "Purchase", "shopify-order-2002")])
+    assert sorted((e.shop, e.via) for e in ledger.values()) == [(ACME, "reconcile"), (BETA, "reconcile")]

@@ -1,6 +1,8 @@
 """`tiktok-relay reconcile shopify`: the orders paid in a window, against the ledger of what the
 relay delivered; sends what it missed and prints the coverage report (README "Reconciliation";
-tiktok_relay/pipeline/reconcile.py does the work).
+tiktok_relay/pipeline/reconcile.py does the work). With TIKTOK_RELAY_TENANTS, `--shop` picks a
+shop of the tenants document: its pixel, settings, TikTok token and (without --access-token) its
+admin_access_token.
 
 Exit status: 0 every paid order that should be at TikTok is (delivered before, or sent now);
 1 some is not (a dry run's would_send, old orders not sent, failures; or Shopify kept failing);
@@ -15,14 +17,17 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, admin_api_command, say
 
 if TYPE_CHECKING:
+    from tiktok_relay.config import TikTokSettings
     from tiktok_relay.pipeline.ports import Ledger
     from tiktok_relay.pipeline.reconcile import Report
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
 
 LEDGER_ENV = "LEDGER_TABLE"
 
@@ -84,40 +89,75 @@ def open_ledger(path: str | None, *, dry_run: bool) -> Ledger:
     return DynamoDBLedger(table)
 
 
-def _run(args: argparse.Namespace) -> Report:
-    from tiktok_relay.config import TikTokSettings, max_event_age_from_env
-    from tiktok_relay.pipeline.reconcile import SenderDispatch, Window, reconcile
-    from tiktok_relay.pipeline.runtime import StaticSecret, client_factory
-    from tiktok_relay.pipeline.send import QueueSender
+@dataclass(frozen=True)
+class _Shop:
+    """The shop to reconcile and what its orders are mapped and sent with: the environment's
+    single-shop settings, or its tenant's in TIKTOK_RELAY_TENANTS."""
+
+    key: str
+    tenant: str | None
+    source: ShopifySource
+    admin_token: str | None
+    tiktok_token: str | None
+    max_event_age: float
+
+
+def _shop(args: argparse.Namespace, tiktok: TikTokSettings) -> _Shop:
+    from tiktok_relay.config import max_event_age_from_env
+    from tiktok_relay.local.tenants import local_tenants, tenant_of
     from tiktok_relay.sources.shopify import register
-    from tiktok_relay.sources.shopify.admin import TOKEN_ENV, ShopifyAdminClient
-    from tiktok_relay.sources.shopify.orders import RECONCILE_RETRY, paid_orders
     from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
-    now = time.time()
     shop = register.normalize_shop(args.shop)
+    max_event_age = max_event_age_from_env(os.environ)
+    if (tenants := local_tenants()) is not None:
+        tenant = tenant_of(tenants, "shopify", shop, flag="--shop")
+        own = tenant.parsed.get("sender")
+        return _Shop(tenant.key, tenant.key, ShopifySource(tenants=tenants), tenant.admin_access_token,
+                     tenant.access_token, max_event_age if own is None else own)
+    source = ShopifySource(secrets=None, settings=ShopifySettings.from_env(), pixel_id=tiktok.require_pixel())
+    return _Shop(shop, None, source, None, tiktok.access_token, max_event_age)
+
+
+def _run(args: argparse.Namespace) -> Report:
+    from tiktok_relay.config import TikTokSettings
+    from tiktok_relay.errors import ConfigurationError
+    from tiktok_relay.pipeline.reconcile import SenderDispatch, Window, reconcile
+    from tiktok_relay.pipeline.runtime import StaticSecret, client_factory
+    from tiktok_relay.pipeline.send import QueueSender
+    from tiktok_relay.pipeline.tenants import TENANTS_FILE_VARIABLE
+    from tiktok_relay.sources.shopify import register
+    from tiktok_relay.sources.shopify.admin import TOKEN_ENV, ShopifyAdminClient
+    from tiktok_relay.sources.shopify.orders import RECONCILE_RETRY, paid_orders
+
+    now = time.time()
+    tiktok = TikTokSettings.from_env()
+    shop = _shop(args, tiktok)
     window = Window(moment(args.since, now, "--since"), moment(args.until, now, "--until") if args.until
                     else datetime.fromtimestamp(now, UTC))
-    token = register.validate_token(args.access_token or os.environ.get(TOKEN_ENV))
-    tiktok = TikTokSettings.from_env()
-    source = ShopifySource(secrets=None, settings=ShopifySettings.from_env(),
-                           pixel_id=tiktok.require_pixel())
-    max_event_age = max_event_age_from_env(os.environ)
+    token = register.validate_token(args.access_token or shop.admin_token or os.environ.get(TOKEN_ENV),
+                                    also=f"the shop's admin_access_token in {TENANTS_FILE_VARIABLE}"
+                                    if shop.tenant is not None else None)
     dispatch = None
     if not args.dry_run:
-        clients = client_factory(tiktok, StaticSecret(tiktok.require_token(), "TIKTOK_ACCESS_TOKEN"), sleep=args.sleep)
+        if not shop.tiktok_token and shop.tenant is None:
+            tiktok.require_token()  # raises, naming TIKTOK_ACCESS_TOKEN
+        if not shop.tiktok_token:
+            raise ConfigurationError("the shop's access_token in the tenants document is missing")
+        clients = client_factory(tiktok, StaticSecret(shop.tiktok_token, "TIKTOK_ACCESS_TOKEN"), sleep=args.sleep)
     ledger = open_ledger(args.ledger, dry_run=args.dry_run)
     window.check(now, ledger.retention_seconds)
     if not args.dry_run:
         dispatch = SenderDispatch(lambda dead_letters: QueueSender(client=clients, dead_letters=dead_letters,
                                                                    ledger=ledger, max_event_age=None))
-    base_url = register.admin_base_url(shop)
-    if base_url != f"https://{shop}":
-        say(f"note: {register.BASE_URL_ENV} is set: calling {base_url} instead of https://{shop}")
-    client = ShopifyAdminClient(shop, token, base_url=base_url, retry=RECONCILE_RETRY, sleep=args.sleep)
-    return reconcile(paid_orders(client, window.since, window.until), shop=shop, source=source, ledger=ledger,
-                     dispatch=dispatch, window=window, now=now, max_event_age=max_event_age, force=args.force)
+    base_url = register.admin_base_url(shop.key)
+    if base_url != f"https://{shop.key}":
+        say(f"note: {register.BASE_URL_ENV} is set: calling {base_url} instead of https://{shop.key}")
+    client = ShopifyAdminClient(shop.key, token, base_url=base_url, retry=RECONCILE_RETRY, sleep=args.sleep)
+    return reconcile(paid_orders(client, window.since, window.until), shop=shop.key, source=shop.source,
+                     ledger=ledger, dispatch=dispatch, window=window, now=now, max_event_age=shop.max_event_age,
+                     force=args.force, tenant=shop.tenant)
 
 
 def summary(report: Report) -> str:

@@ -12,7 +12,8 @@ custom metric each; the log line "shop reconciled" names the shop):
                             unmappable, other
     WebOrdersDeliveredPercent  per shop with paid web orders: the share their webhooks delivered
                             (the WebOrdersDeliveredAlarm reads its minimum)
-    ReconcileFailures       shops that could not be reconciled in this run (the ReconcileFailingAlarm)
+    ReconcileFailures       shops that could not be reconciled in this run (the ReconcileFailingAlarm);
+                            a tenant without an Admin API token is skipped, not a failure
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.handlers import metrics_disabled
 from tiktok_relay.pipeline import runtime
+from tiktok_relay.pipeline.ports import Unavailable
 from tiktok_relay.pipeline.reconcile import OUTCOMES, Report, ShopRun
 from tiktok_relay.pipeline.send import deadline_from
 
@@ -62,6 +64,9 @@ def publish(report: Report) -> None:
 
 
 def log(run: ShopRun) -> None:
+    if run.skipped:  # not set up for reconciling (a tenant without an Admin API token)
+        logger.info("shop skipped", extra={"shop": run.shop, "reason": run.error})
+        return
     if run.report is None:
         logger.error("shop not reconciled", extra={"shop": run.shop, "reason": run.error})
         return
@@ -76,17 +81,20 @@ def reconcile(context: LambdaContext) -> list[ShopRun]:
     try:
         runs = runtime.scheduled_reconcile().run(deadline=deadline_from(context))
     except ConfigurationError as exc:
-        # A setting is wrong (SHOPIFY_SHOP, RECONCILE_WINDOW...): one line naming it, then the
-        # invocation fails (the ReconcileFailingAlarm pages); the next run tries again.
+        # A setting is wrong (SHOPIFY_SHOP, RECONCILE_WINDOW, the tenants document...): one line
+        # naming it, then the invocation fails (the ReconcileFailingAlarm pages); the next run tries again.
         logger.error("relay misconfigured", extra={"reason": str(exc)})
+        raise
+    except Unavailable as exc:  # the tenants document's secret store did not answer
+        logger.error("reconcile could not start", extra={"reason": str(exc)})
         raise
     failures = 0
     for run in runs:
         log(run)
-        if run.report is None:
-            failures += 1
-        else:
+        if run.report is not None:
             publish(run.report)
+        elif not run.skipped:
+            failures += 1
     metrics.add_metric(name="ReconcileFailures", unit=MetricUnit.Count, value=failures)
     return runs
 
@@ -96,5 +104,5 @@ def reconcile(context: LambdaContext) -> list[ShopRun]:
 @metrics.log_metrics(capture_cold_start_metric=not metrics_disabled())
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     runs = reconcile(context)
-    return {"shops": [{"shop": run.shop, "reconciled": run.report is not None,
+    return {"shops": [{"shop": run.shop, "reconciled": run.report is not None, "skipped": run.skipped,
                        "undelivered": run.report.undelivered if run.report else None} for run in runs]}

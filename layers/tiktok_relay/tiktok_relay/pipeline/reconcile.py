@@ -180,14 +180,15 @@ class _Mapped:
 
 def reconcile(orders: Iterable[Mapping[str, Any]], *, shop: str, source: WebhookSource, ledger: Ledger,
               dispatch: Dispatch | None, window: Window, now: float, max_event_age: float | None,
-              force: bool = False) -> Report:
+              force: bool = False, tenant: str | None = None) -> Report:
     """Reconcile `orders` (webhook-shaped, sources/shopify/orders.py) of `shop`: look their
     events up in `ledger`, send the missed ones through `dispatch` (None: a dry run, nothing is
-    sent), and report. Raises LedgerError when the ledger cannot be read; a failure to send is
-    an order's outcome."""
+    sent), and report. `tenant`: the shop's key in the tenants document, named in the queue
+    messages (the sender takes the token there). Raises LedgerError when the ledger cannot be
+    read; a failure to send is an order's outcome."""
     report = Report(shop, window, dispatch is None, force, max_event_age)
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-    mapped = [_map(order, shop, source, int(now), stamp) for order in orders]
+    mapped = [_map(order, shop, source, int(now), stamp, tenant) for order in orders]
     found = ledger.delivered([m.key for m in mapped if m.key is not None])
     oldest = None if max_event_age is None or force else now - max_event_age
     missing = []
@@ -225,7 +226,8 @@ def _dispatch(report: Report, dispatch: Dispatch | None, missing: list[_Mapped])
         item.outcome.reason = failure
 
 
-def _map(order: Mapping[str, Any], shop: str, source: WebhookSource, now: int, stamp: str) -> _Mapped:
+def _map(order: Mapping[str, Any], shop: str, source: WebhookSource, now: int, stamp: str,
+         tenant: str | None = None) -> _Mapped:
     """The order through the webhook path's mapping, as the first of ORDER_TOPICS mapped to an event."""
     order_id = _text(order.get("id"))
     channel = _channel(order.get("source_name"))
@@ -246,7 +248,8 @@ def _map(order: Mapping[str, Any], shop: str, source: WebhookSource, now: int, s
     event = request.data[0]
     outcome.event_id, outcome.event_time, outcome.event_source = event.get("event_id"), event.get("event_time"), \
         envelope.event_source
-    queued = QueuedDelivery(source=source.name, webhook_id=webhook_id, shop=shop, topic=delivery.topic, request=request)
+    queued = QueuedDelivery(source=source.name, webhook_id=webhook_id, shop=shop, topic=delivery.topic, tenant=tenant,
+                            request=request)
     return _Mapped(outcome, queued, ledger_key(envelope.event_source_id, event["event"], event["event_id"]))
 
 
@@ -342,20 +345,28 @@ MIN_SHOP_SECONDS = 60.0
 @dataclass(frozen=True)
 class ReconcileTarget:
     """One shop to reconcile: its identity, the source that maps its orders (its pixel and
-    settings) and `orders(since, until)`, its paid orders of a window (the Admin API, its token)."""
+    settings) and `orders(since, until)`, its paid orders of a window (the Admin API, its token).
+    `tenant`: its key in the tenants document, named in its queue messages (None: one shop).
+    `error`: why it cannot be reconciled (a broken entry: reported as a failure); `skip`: why it
+    is not meant to be (no Admin API token given: reported, not a failure)."""
 
     shop: str
     source: WebhookSource
     orders: Callable[[datetime, datetime], Iterable[Mapping[str, Any]]]
+    tenant: str | None = None
+    error: str | None = None
+    skip: str | None = None
 
 
 @dataclass
 class ShopRun:
-    """What one scheduled run did for one shop: its report, or why it has none (no customer data)."""
+    """What one scheduled run did for one shop: its report, or why it has none (no customer
+    data); `skipped`: not a failure (the shop is not set up for reconciling)."""
 
     shop: str
     report: Report | None = None
     error: str | None = None
+    skipped: bool = False
 
 
 class ScheduledReconcile:
@@ -382,6 +393,10 @@ class ScheduledReconcile:
         window = Window(datetime.fromtimestamp(until.timestamp() - self.window_seconds, UTC), until)
         runs = []
         for target in self._targets():
+            if target.skip is not None or target.error is not None:
+                runs.append(ShopRun(target.shop, error=f"not reconciled: {target.skip or target.error}",
+                                    skipped=target.skip is not None))
+                continue
             if deadline is not None and deadline - self._monotonic() < MIN_SHOP_SECONDS:
                 runs.append(ShopRun(target.shop, error="not reconciled: no time left in this run; the next run "
                                                        "covers it"))
@@ -389,7 +404,7 @@ class ScheduledReconcile:
             try:
                 report = reconcile(target.orders(window.since, window.until), shop=target.shop, source=target.source,
                                    ledger=self._ledger, dispatch=self._dispatch, window=window, now=now,
-                                   max_event_age=self._max_event_age)
+                                   max_event_age=self._max_event_age, tenant=target.tenant)
             except TikTokRelayError as exc:  # raised on purpose: the message names no value
                 runs.append(ShopRun(target.shop, error=f"not reconciled: {exc}"))
                 continue

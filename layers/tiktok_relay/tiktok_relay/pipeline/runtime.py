@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tiktok_relay.pipeline.receive import Receiver
     from tiktok_relay.pipeline.reconcile import ReconcileTarget, ScheduledReconcile
     from tiktok_relay.pipeline.send import QueueSender, Route
+    from tiktok_relay.pipeline.tenants import DocumentTenants
     from tiktok_relay.tiktok.client import TikTokClient
 
 # Every variable the deployed functions read. The SAM template must set each one of them
@@ -47,7 +48,7 @@ RECONCILE_ENVIRONMENT = (
     "TIKTOK_PIXEL_ID", "EVENTS_QUEUE_URL", "LEDGER_TABLE", "SHOPIFY_SHOP", "SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME",
     "RECONCILE_WINDOW", "TIKTOK_MAX_EVENT_AGE", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
     "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID", "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS",
-    "SHOPIFY_STOREFRONT_DOMAIN", "SHOPIFY_CONSENT",
+    "SHOPIFY_STOREFRONT_DOMAIN", "SHOPIFY_CONSENT", "TENANTS_SECRET_NAME",
 )
 LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "TIKTOK_RELAY_TENANTS", "SHOPIFY_ADMIN_ACCESS_TOKEN",
               "SHOPIFY_ADMIN_BASE_URL")
@@ -222,9 +223,8 @@ def build_reconcile(env: Mapping[str, str], *, sleep: Callable[[float], None] = 
     if window is None or window > MAX_RECONCILE_WINDOW_SECONDS:
         raise ConfigurationError("RECONCILE_WINDOW must be a duration such as 6h or 2d, at most 7d (the ledger "
                                  "remembers deliveries for 8 days)")
-    targets = reconcile_targets(env, sleep=sleep)
     return ScheduledReconcile(
-        targets=lambda: targets,
+        targets=lambda: reconcile_targets(env, sleep=sleep),  # each run: the tenants document may have changed
         ledger=DynamoDBLedger(require(env, "LEDGER_TABLE", "to look up what was delivered")),
         dispatch=QueueDispatch(SqsQueue(require(env, "EVENTS_QUEUE_URL", "to queue the missed orders' events"))),
         window_seconds=window, max_event_age=max_event_age_from_env(env))
@@ -232,19 +232,53 @@ def build_reconcile(env: Mapping[str, str], *, sleep: Callable[[float], None] = 
 
 def reconcile_targets(env: Mapping[str, str], *, sleep: Callable[[float], None] = time.sleep
                       ) -> list[ReconcileTarget]:
-    """The shops the scheduled function reconciles. A single-shop deployment has one: SHOPIFY_SHOP,
-    its Admin API token (SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME, or SHOPIFY_ADMIN_ACCESS_TOKEN
-    outside AWS), the pixel and mapping settings the receiver has. (A tenants document gives one
-    per tenant, each with its own token: the seam is here.)"""
+    """The shops the scheduled function reconciles. With a tenants document: every Shopify tenant,
+    each with its own admin_access_token, pixel and settings (one without a token is skipped, a
+    broken entry reported). A single-shop deployment has one: SHOPIFY_SHOP, its Admin API token
+    (SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME, or SHOPIFY_ADMIN_ACCESS_TOKEN outside AWS), the
+    pixel and mapping settings the receiver has."""
     from tiktok_relay.pipeline.reconcile import ReconcileTarget
+    from tiktok_relay.pipeline.tenants import tenants_from_env
     from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
+    if (tenants := tenants_from_env(env)) is not None:
+        return tenant_targets(tenants, env, sleep=sleep)
     shop = _shop(require(env, "SHOPIFY_SHOP", "to reconcile its orders (the shop's myshopify.com domain)"))
     token = _secret(env, "SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_ACCESS_TOKEN_SECRET_NAME")
     source = ShopifySource(secrets=None, settings=ShopifySettings.from_env(env),
                            pixel_id=require(env, "TIKTOK_PIXEL_ID", "as the event_source_id of every event"))
     return [ReconcileTarget(shop, source, admin_orders(shop, token, env, sleep=sleep))]
+
+
+def tenant_targets(tenants: DocumentTenants, env: Mapping[str, str], *, sleep: Callable[[float], None]
+                   ) -> list[ReconcileTarget]:
+    """One target per Shopify shop of the tenants document (see reconcile_targets)."""
+    from tiktok_relay.pipeline.reconcile import ReconcileTarget
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
+
+    directory = tenants.directory()
+    source = ShopifySource(tenants=tenants)
+    targets = []
+    for key in directory.keys:
+        if key in directory.problems:
+            targets.append(ReconcileTarget(key, source, _no_orders, tenant=key, error=(
+                f"its entry in {directory.origin} is broken: " + "; ".join(directory.problems[key]))))
+            continue
+        tenant = directory.tenants[key]
+        if tenant.platform != source.name:
+            continue
+        if not tenant.admin_access_token:
+            targets.append(ReconcileTarget(key, source, _no_orders, tenant=key, skip=(
+                "no admin_access_token in the tenants document (add the shop's Admin API token to reconcile it)")))
+            continue
+        token = StaticSecret(tenant.admin_access_token, "admin_access_token")
+        targets.append(ReconcileTarget(key, source, admin_orders(key, token, env, sleep=sleep), tenant=key))
+    return targets
+
+
+def _no_orders(since: object, until: object) -> list:
+    return []
 
 
 def _shop(value: str) -> str:
