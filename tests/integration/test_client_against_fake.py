@@ -14,6 +14,7 @@ import time
 import pytest
 import urllib3
 
+from tiktok_relay.testing.fake_tiktok import FakeTikTok
 from tiktok_relay.tiktok.client import RetryPolicy, SendResult, Status, TikTokClient
 from tiktok_relay.tiktok.models import Event, TrackRequest
 from tiktok_relay.tiktok.ndjson import build_requests
@@ -21,7 +22,10 @@ from tiktok_relay.tiktok.ndjson import build_requests
 T = 1_700_000_000
 PIXEL = "CPIXEL0000000000TEST"
 BASE_DELAY = 0.001
-SHORT = urllib3.Timeout(connect=1, read=0.2)  # the fixture's fake stalls 0.5 s on "timeout"
+# A "timeout" fault must outlast the read timeout, and an ordinary answer on a loaded machine must
+# not: 0.35 s answers were seen under CI load, so 1 s to read and a 3 s stall keep both sides clear.
+SHORT = urllib3.Timeout(connect=1, read=1.0)
+STALL_SECONDS = 3.0
 
 
 class Sleeps(list):
@@ -36,6 +40,13 @@ class UpperBound(random.Random):
 
     def uniform(self, a, b):
         return b
+
+
+@pytest.fixture
+def fake_tiktok():
+    """The plugin's fake, stalling longer than SHORT reads on a "timeout" fault."""
+    with FakeTikTok(stall_seconds=STALL_SECONDS) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -68,7 +79,7 @@ def client(make_client):
 @pytest.fixture
 def roomy_client(make_client):
     """For requests of up to 1000 events, which tests no timeout with: the fake checks every
-    event of a request before answering, which can take longer than SHORT's 0.2 s on a busy machine."""
+    event of a request before answering, which can take longer than SHORT's 1 s on a busy machine."""
     return make_client(timeout=urllib3.Timeout(connect=1, read=10))
 
 
