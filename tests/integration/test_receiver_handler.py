@@ -62,6 +62,27 @@ def test_metrics_count_received_and_enqueued(aws, receiver_app, powertools_stdou
     assert enqueued["EventsEnqueued"] == [1.0]
 
 
+def match_key_metrics(out: str) -> list[dict[str, float]]:
+    """Per EMF document that holds EventsEnqueued: the EventsWith<Key> metrics beside it."""
+    emf = [doc for doc in json_lines(out) if "_aws" in doc and "EventsEnqueued" in doc]
+    return [{m["Name"]: doc[m["Name"]] for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
+             if m["Name"].startswith("EventsWith")} for doc in emf]
+
+
+def test_each_queued_delivery_counts_its_events_carrying_each_match_key(aws, receiver_app, powertools_stdout):
+    invoke(receiver_app, event_file("shopify/orders_paid.json"))  # every key
+    invoke(receiver_app, event_file("shopify/checkouts_create.json"))  # no ip or user agent
+    invoke(receiver_app, event_file("shopify/carts_create.json"))  # a cart: no customer at all
+    invoke(receiver_app, event_file("shopify/orders_paid_redelivered.json"))  # a duplicate: nothing counted again
+
+    order, checkout, cart = match_key_metrics(powertools_stdout.readouterr().out)
+    every = ("EventsWithEmail", "EventsWithPhone", "EventsWithExternalId", "EventsWithIp", "EventsWithUserAgent",
+             "EventsWithTtclid", "EventsWithTtp")
+    assert order == dict.fromkeys(every, [1.0])
+    assert checkout == {**dict.fromkeys(every, [1.0]), "EventsWithIp": [0.0], "EventsWithUserAgent": [0.0]}
+    assert cart == dict.fromkeys(every, [0.0])  # zeros are written too: coverage never has gaps
+
+
 def metric_dimensions(out: str, name: str) -> list[dict]:
     """Each EMF document that holds `name`, as {dimension: value}."""
     docs = [doc for doc in json_lines(out) if "_aws" in doc and name in doc]

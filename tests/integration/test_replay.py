@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
+from tiktok_relay.tiktok.matching import MATCH_KEYS
 
 SHOPIFY_EVENTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "events" / "shopify").glob("*.json"))
 RAW_PII = ("ada.lovelace@example.com", "07400 900123", "+447400900456", "Lovelace", "SW1A 1AA", "Analytical Row",
@@ -47,11 +48,35 @@ def test_json_output_shape_and_summary(tmp_path):
     assert by_name["refunds_create.json"] == {**by_name["refunds_create.json"], "status": 200, "request": None}
     queued = [row for row in files if row["request"]]
     events = sum(len(row["request"]["data"]) for row in queued)
+    # The samples' 7 events: 2 AddToCart (carts carry no customer), 2 InitiateCheckout and 2
+    # CompleteRegistration (no IP or user agent), 1 Purchase with every key.
     assert summary == {"summary": {"webhooks": len(files), "events": events, "requests_sent": 1,
-                                   "delivered": events, "dead_lettered": 0}}
+                                   "delivered": events, "dead_lettered": 0,
+                                   "match_keys": {"email": 5, "phone": 5, "external_id": 5, "ip": 1,
+                                                  "user_agent": 1, "ttclid": 3, "ttp": 3}}}
+    assert events == 7
     assert not (tmp_path / "dl.ndjson").exists()
     for raw in RAW_PII:
         assert raw not in result.stdout and raw not in result.stderr
+
+
+def test_match_keys_count_the_delivered_events_carrying_each_key(fake_tiktok, tmp_path):
+    env = {"TIKTOK_ACCESS_TOKEN": fake_tiktok.access_token, "TIKTOK_API_BASE_URL": fake_tiktok.base_url,
+           "TIKTOK_PIXEL_ID": "CREPLAYPIXEL"}
+    result = replay("--json", "--live", "--dead-letter", str(tmp_path / "dl.ndjson"), "events/shopify/orders_paid.json",
+                    "events/shopify/checkouts_create.json", "events/shopify/customers_create.json", env=env)
+
+    assert result.returncode == 0, result.stderr
+    *_, summary = lines(result.stdout)
+    # The order has every key; the checkout no ip or user agent; the new customer no ip,
+    # user agent, ttclid or ttp.
+    assert summary["summary"]["match_keys"] == {"email": 3, "phone": 3, "external_id": 3, "ip": 1, "user_agent": 1,
+                                                "ttclid": 2, "ttp": 2}
+    # The existing keys come first, unchanged (relied upon).
+    assert list(summary["summary"]) == ["webhooks", "events", "requests_sent", "delivered", "dead_lettered",
+                                        "match_keys"]
+    sent = [event["user"] for body in fake_tiktok.accepted for event in body["data"]]
+    assert sum("ttclid" in user for user in sent) == 2 and sum("ip" in user for user in sent) == 1
 
 
 def test_human_output_shows_what_was_sent():
@@ -59,13 +84,16 @@ def test_human_output_shows_what_was_sent():
     assert result.returncode == 0, result.stderr
     assert "202" in result.stdout and '"event":"Purchase"' in result.stdout
     assert "embedded fake TikTok" in result.stdout and "delivered 1" in result.stdout
+    assert "match keys of the delivered events: email 1, phone 1, external_id 1, ip 1, user_agent 1, ttclid 1, " \
+           "ttp 1" in result.stdout
 
 
 def test_dry_run_sends_nothing():
     result = replay("--json", "--dry-run", "events/shopify/orders_paid.json", "events/shopify/carts_create.json")
     assert result.returncode == 0
     *_, summary = lines(result.stdout)
-    assert summary["summary"] == {"webhooks": 2, "events": 2, "requests_sent": 0, "delivered": 0, "dead_lettered": 0}
+    assert summary["summary"] == {"webhooks": 2, "events": 2, "requests_sent": 0, "delivered": 0, "dead_lettered": 0,
+                                  "match_keys": dict.fromkeys(MATCH_KEYS, 0)}  # nothing sent, nothing counted
 
 
 def test_batch_size_controls_how_the_sender_takes_the_queue(fake_tiktok):
@@ -91,6 +119,8 @@ def test_rejected_event_is_dead_lettered_with_tiktoks_message_and_exit_1(fake_ti
     assert result.returncode == 1
     *_, summary = lines(result.stdout)
     assert summary["summary"]["dead_lettered"] == 1 and summary["summary"]["delivered"] == 1
+    # Only the delivered cart is counted, and a cart carries no match key: the refused order's keys are not.
+    assert summary["summary"]["match_keys"] == dict.fromkeys(MATCH_KEYS, 0)
     [letter] = [json.loads(line) for line in dead.read_text().splitlines()]
     assert letter["code"] == 40002 and "Invalid value for currency." in letter["message"]
     assert letter["request"]["data"][0]["event_id"] == "shopify-order-5829310123456"

@@ -7,7 +7,11 @@ TIKTOK_API_BASE_URL configure.
 
 --json output, one line per file, then a summary line:
     {"file": ..., "status": <HTTP status>, "body": <response body>, "request": <request body or null>}
-    {"summary": {"webhooks": .., "events": .., "requests_sent": .., "delivered": .., "dead_lettered": ..}}
+    {"summary": {"webhooks": .., "events": .., "requests_sent": .., "delivered": .., "dead_lettered": ..,
+                 "match_keys": {"email": N, "phone": N, "external_id": N, "ip": N, "user_agent": N,
+                                "ttclid": N, "ttp": N}}}
+`match_keys` counts the delivered events that carry each key (tiktok/matching.py). The files'
+requests are what `tiktok-relay quality` reads.
 Exit status: 0 when everything was delivered (or on a dry run), 1 when anything was
 dead-lettered, 2 on unusable input or configuration.
 """
@@ -74,7 +78,7 @@ def _print_human(run: ReplayRun, hint: str | None) -> None:
         if row.request is not None:
             print("     request: " + json.dumps(row.request, separators=(",", ":")))
     summary = run.summary
-    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items())
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items() if k != "match_keys")
     if run.dry_run:
         print(f"\ndry run, nothing sent: {counts}")
     elif summary["delivered"]:
@@ -83,6 +87,9 @@ def _print_human(run: ReplayRun, hint: str | None) -> None:
         print(f"\nnothing was delivered to {run.target}: {counts}")
     else:
         print(f"\nnothing was sent to {run.target}: {counts}")
+    if summary["delivered"]:
+        keys = ", ".join(f"{key} {events}" for key, events in summary["match_keys"].items())
+        print(f"match keys of the delivered events: {keys}")
     if summary["dead_lettered"]:
         print(f"dead letters appended to {run.dead_letter_path}")
     if hint:

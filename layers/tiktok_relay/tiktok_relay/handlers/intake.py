@@ -2,8 +2,9 @@
 EventBridge partner event source) log and count for each delivery: one rule, so that the
 template's alarms read the same metrics whichever intake a shop uses.
 
-Metrics (namespace and `service` dimension from Powertools): WebhooksReceived, EventsEnqueued,
-WebhooksIgnored, WebhooksDuplicate carry no other dimension; WebhooksRejected (refused for good:
+Metrics (namespace and `service` dimension from Powertools): WebhooksReceived, EventsEnqueued
+(with one EventsWith<Key> per match key beside it), WebhooksIgnored, WebhooksDuplicate carry no
+other dimension; WebhooksRejected (refused for good:
 400, 401) and WebhooksFailed (to be retried: 409, 5xx) carry `reason`, one of a few fixed
 values. The shop is never a dimension: an agency's shops are unbounded in number, and each
 dimension value is a metric of its own (billed, and invisible to alarms written before it).
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from tiktok_relay.handlers import metrics_disabled
+from tiktok_relay.handlers import metrics_disabled, publish_match_keys
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -33,6 +34,7 @@ def report(reply: Reply, *, logger: Logger, metrics: Metrics) -> None:
         logger.warning("mapping adjusted the event", extra={"detail": warning})
     if reply.outcome == "queued":
         metrics.add_metric(name="EventsEnqueued", unit=MetricUnit.Count, value=reply.events)
+        publish_match_keys(metrics, reply.match_keys)
         logger.info("delivery queued", extra={"events": reply.events})
     elif reply.outcome in ("ignored", "duplicate"):
         metrics.add_metric(name=f"Webhooks{reply.outcome.capitalize()}", unit=MetricUnit.Count, value=1)

@@ -8,7 +8,8 @@ run this very module.
 Metrics (handlers/intake.py, shared with the EventBridge intake): WebhooksRejected counts
 deliveries refused for good (400, 401: sent again unchanged, they would be refused again);
 WebhooksFailed counts answers Shopify retries (409, 5xx). Both carry a `reason` dimension.
-UnroutedRequests counts requests to any other route (404).
+UnroutedRequests counts requests to any other route (404). With each queued delivery,
+EventsEnqueued and one EventsWith<Key> per match key (handlers/__init__.py).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.config import TikTokSettings
 from tiktok_relay.errors import ConfigurationError, EventValidationError, UsageError
@@ -41,6 +41,7 @@ from tiktok_relay.pipeline.send import BatchReport, QueueSender, Route
 from tiktok_relay.sources.shopify.eventbridge import is_partner_event
 from tiktok_relay.sources.shopify.receiver import ShopifySource
 from tiktok_relay.sources.shopify.settings import ShopifySettings
+from tiktok_relay.tiktok.matching import no_match_keys
 
 if TYPE_CHECKING:
     from tiktok_relay.pipeline.ports import Tenants
@@ -102,9 +103,11 @@ class Tally:
     requests_sent: int = 0
     delivered: int = 0
     dead_lettered: int = 0
+    match_keys: dict[str, int] = field(default_factory=no_match_keys)  # of the delivered events
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+    def as_dict(self) -> dict[str, Any]:
+        """`replay --json`'s summary (relied upon): the counts, then match_keys (a copy)."""
+        return {**self.__dict__, "match_keys": dict(self.match_keys)}
 
 
 @dataclass
@@ -169,6 +172,8 @@ class LocalPipeline:
         self.tally.requests_sent += report.requests_sent
         self.tally.delivered += report.delivered
         self.tally.dead_lettered += report.dead_lettered
+        for key, events in report.match_keys.items():
+            self.tally.match_keys[key] += events
         if self._drained is not None:
             self._drained.requests_sent += report.requests_sent
             self._drained.delivered += report.delivered

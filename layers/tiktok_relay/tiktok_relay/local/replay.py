@@ -65,7 +65,7 @@ class ReplayRow:
 @dataclass
 class ReplayRun:
     rows: list[ReplayRow] = field(default_factory=list)
-    summary: dict[str, int] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
     target: str = "nowhere"  # where events went: the embedded fake, nowhere (dry run), or the Events API
     dry_run: bool = False
     dead_letter_path: Path | None = None

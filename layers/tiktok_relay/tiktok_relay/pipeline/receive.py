@@ -49,7 +49,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from tiktok_relay.errors import ConfigurationError, DeliveryRejected, SignatureError, TikTokRelayError
@@ -65,6 +65,7 @@ from tiktok_relay.pipeline.ports import (
     UnknownTenant,
     WebhookSource,
 )
+from tiktok_relay.tiktok.matching import count_match_keys
 from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ class Reply:
     # For a request refused before its signature checked out: (header, "N chars, sha256 abcd1234")
     # of its identity headers, for the logs (never a value).
     fingerprints: tuple[tuple[str, str], ...] = ()
+    # Queued: how many of the events carry each match key (tiktok/matching.py), for metrics.
+    match_keys: dict[str, int] = field(default_factory=dict)
 
     @property
     def body(self) -> dict[str, Any]:
@@ -322,7 +325,7 @@ class Receiver:
             warnings += ("properties.contents: dropped to fit the queue's message size",)
         self._queue.send(message, {"topic": verified.topic, "shop": verified.shop})
         self._remember(key, result)
-        return Reply(202, "queued", None, len(request.data), warnings)
+        return Reply(202, "queued", None, len(request.data), warnings, match_keys=count_match_keys(request.data))
 
     def _remember(self, key: str | None, result: MappingResult) -> None:
         """What the mapping asked to remember, under the source's key (StateError propagates: 503)."""
@@ -334,7 +337,7 @@ class Receiver:
         return dataclasses.replace(response, status=200, outcome="duplicate",
                                    reason="a delivery with this topic, shop and body was already received "
                                           f"(whatever its {self._source.webhook_id_name})", events=0,
-                                   warnings=tuple(response.warnings), fingerprints=())
+                                   warnings=tuple(response.warnings), fingerprints=(), match_keys={})
 
     def _message(self, delivery: Delivery, request: WireRequest) -> str:
         """The queue message: the tenant by its key (never its token); none for a single shop."""

@@ -45,6 +45,7 @@ from tiktok_relay.pipeline.ledger import delivered_entries
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.ports import DeadLetters, Ledger, LedgerError, Queue, QueueError, Unavailable
 from tiktok_relay.tiktok.client import EventOutcome, Status, TikTokClient
+from tiktok_relay.tiktok.matching import add_match_keys, no_match_keys
 from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class BatchReport:
     message_ids: list[str] = field(default_factory=list)  # every record's, in order
     shops: set[str] = field(default_factory=set)  # the shops whose messages the batch held (at most its size)
     accepted: list[tuple[QueuedDelivery, dict[str, Any]]] = field(default_factory=list, repr=False)  # for the ledger
+    match_keys: dict[str, int] = field(default_factory=no_match_keys)  # of the delivered events
 
     def batch_item_failures(self) -> dict[str, list[dict[str, str]]]:
         """The documented SQS partial batch response: the records to redeliver, in record order."""
@@ -238,6 +240,7 @@ class QueueSender:
             if outcome.status is Status.DELIVERED:
                 report.delivered += 1
                 report.accepted.append((item.delivery, event))
+                add_match_keys(report.match_keys, event)
             elif outcome.is_data_error:
                 report.rejected += 1
                 stored &= self._dead_letter_rejected(report, item, outcome, event, deadline)
