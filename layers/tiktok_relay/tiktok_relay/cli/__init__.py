@@ -13,6 +13,7 @@ Commands (their names, flags and output shapes are relied upon; keep them):
     serve       the receiver over HTTP on localhost, like `sam local start-api`
     snippet     the storefront code (theme snippet, custom pixel), filled in
     tenants check  validate a tenants document (many shops in one deployment), printing no secret
+    quality     match-key coverage of request bodies or replay --json output, and an EMQ estimate
 
 Exit status (every command): 0 done, 1 not everything was delivered (or subscribed),
 2 unusable input or configuration. Below this package nothing knows exit statuses or prints.
@@ -73,6 +74,7 @@ COMMAND_ENVIRONMENT = {
     "reconcile": ("TIKTOK_RELAY_TENANTS", "SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL", "LEDGER_TABLE",
                   "TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION", "TIKTOK_MAX_EVENT_AGE",
                   *_MAPPING_ENV, "SHOPIFY_SOURCE_CHANNELS", "SHOPIFY_STOREFRONT_DOMAIN", "TIKTOK_OFFLINE_EVENT_SET_ID"),
+    "quality": (),
 }
 _NOTES = {
     "fake-tiktok": "TIKTOK_ACCESS_TOKEN here is the token the fake accepts (default fake-tiktok-token).",
@@ -227,6 +229,13 @@ def make_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", metavar="PATH",
                        help="the document (default $TIKTOK_RELAY_TENANTS)")
     check.set_defaults(run="tenants:run_tenants_check")
+
+    quality = _command(commands, "quality", "how well events would match: each match key's coverage, an estimate "
+                                            "of Event Match Quality, and what would bring the missing keys")
+    quality.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    quality.add_argument("files", nargs="+", metavar="FILE",
+                         help="NDJSON request bodies (as build prints them) or replay --json output (- for stdin)")
+    quality.set_defaults(run="quality:run_quality")
     return parser
 
 
