@@ -483,6 +483,92 @@ def reconcile_problems(template: dict) -> list[str]:
     return problems
 
 
+# What the dashboard must show (besides the dead-letter queue's depth and every match key).
+DASHBOARD_METRICS = ("WebhooksReceived", "EventsEnqueued", "EventsSent", "EventsDeadLettered")
+_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+
+
+def dashboard_body(template: dict) -> tuple[dict | None, set[str]]:
+    """The one dashboard's body, parsed, with each ${...} of its Fn::Sub left as it is; and the
+    names those variables use (resources, their attributes, pseudo parameters)."""
+    dashboards = resources(template, "AWS::CloudWatch::Dashboard")
+    if len(dashboards) != 1:
+        return None, set()
+    [dashboard] = dashboards.values()
+    body = dashboard.get("Properties", {}).get("DashboardBody")
+    text = body.get("Fn::Sub") if isinstance(body, dict) else body
+    if not isinstance(text, str):
+        return None, set()
+    try:
+        return json.loads(text), set(_SUB_VARIABLE.findall(text))
+    except ValueError:
+        return None, set()
+
+
+def dashboard_metrics(body: dict) -> tuple[list[dict], dict[str, str]]:
+    """The metrics the dashboard's widgets read, as {Namespace, MetricName, Dimensions, Id}, and
+    its metric math expressions by id."""
+    metrics, expressions = [], {}
+    for widget in body.get("widgets", []):
+        for entry in widget.get("properties", {}).get("metrics", []):
+            options = entry[-1] if entry and isinstance(entry[-1], dict) else {}
+            if "expression" in options:
+                expressions[options.get("id")] = options["expression"]
+                continue
+            fields = entry[:-1] if options else entry
+            metrics.append({"Namespace": fields[0], "MetricName": fields[1], "Id": options.get("id"),
+                            "Dimensions": dict(zip(fields[2::2], fields[3::2], strict=True))})
+    return metrics, expressions
+
+
+def expected_emq_expression(ids: dict[str, str], enqueued: str) -> str:
+    """The estimate as tiktok/matching.py computes it (its weights sum to its scale, 10)."""
+    from tiktok_relay.tiktok.matching import EMQ_SCALE, EMQ_WEIGHTS, MATCH_KEYS
+
+    assert sum(EMQ_WEIGHTS.values()) == EMQ_SCALE
+    return "(" + " + ".join(f"{EMQ_WEIGHTS[key]:g}*FILL({ids[key]},0)" for key in MATCH_KEYS) + f")/{enqueued}"
+
+
+def dashboard_problems(template: dict) -> list[str]:
+    """One dashboard shows webhooks received, events queued, sent and dead-lettered, the
+    dead-letter queue's depth, and each match key: its count, its coverage (EventsWith<Key> /
+    EventsEnqueued) and the estimated Event Match Quality with tiktok/matching.py's weights."""
+    from tiktok_relay.handlers import match_key_metric
+    from tiktok_relay.tiktok.matching import MATCH_KEYS
+
+    body, variables = dashboard_body(template)
+    if body is None:
+        return ["no single AWS::CloudWatch::Dashboard whose DashboardBody is JSON (in a !Sub)"]
+    known = set(template.get("Resources", {})) | {"AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix"}
+    problems = [f"the dashboard names ${{{v}}}, which is no resource of this template" for v in sorted(variables)
+                if v.split(".")[0] not in known]
+    metrics, expressions = dashboard_metrics(body)
+    env = global_function(template).get("Environment", {}).get("Variables", {})
+    ours = {"Namespace": env.get("POWERTOOLS_METRICS_NAMESPACE"), "Dimensions": {"service": env.get("POWERTOOLS_SERVICE_NAME")}}
+
+    def reading(name: str, **wanted) -> list[dict]:
+        return [m for m in metrics if m["MetricName"] == name and all(m[k] == v for k, v in {**ours, **wanted}.items())]
+
+    for name in (*DASHBOARD_METRICS, *(match_key_metric(key) for key in MATCH_KEYS)):
+        if not reading(name):
+            problems.append(f"the dashboard does not show {name} (namespace and service of the functions)")
+    dlq = dead_letter_queue(template)
+    if not [m for m in metrics if m["Namespace"] == "AWS/SQS" and m["MetricName"] == "ApproximateNumberOfMessagesVisible"
+            and m["Dimensions"] == {"QueueName": f"${{{dlq}.QueueName}}"}]:
+        problems.append(f"the dashboard does not show {dlq}'s depth (ApproximateNumberOfMessagesVisible)")
+    ids = {key: next((m["Id"] for m in reading(match_key_metric(key)) if m["Id"]), None) for key in MATCH_KEYS}
+    enqueued = next((m["Id"] for m in reading("EventsEnqueued") if m["Id"]), None)
+    if None in ids.values() or enqueued is None:
+        return [*problems, "the dashboard's coverage needs an id on EventsEnqueued and on every EventsWith<Key>"]
+    for key in MATCH_KEYS:
+        if f"100*FILL({ids[key]},0)/{enqueued}" not in expressions.values():
+            problems.append(f"the dashboard shows no coverage of {key} (100*FILL({ids[key]},0)/{enqueued})")
+    if expected_emq_expression(ids, enqueued) not in expressions.values():
+        problems.append("the dashboard's estimated Event Match Quality is not tiktok/matching.py's weighted average "
+                        f"{expected_emq_expression(ids, enqueued)}")
+    return problems
+
+
 def concurrency_problems(template: dict) -> list[str]:
     """The sender's SQS event source caps its concurrency (TikTok's QPS), and the receiver is
     guarded: a route throttle always, reserved concurrency when the parameter asks for it."""
@@ -769,6 +855,7 @@ CHECKS = {
     "eventbridge": eventbridge_problems,
     "tenants": tenants_problems,
     "reconcile": reconcile_problems,
+    "dashboard": dashboard_problems,
 }
 
 
@@ -791,6 +878,19 @@ def _set(path: str, value):
             del node[int(last) if isinstance(node, list) else last]
         else:
             node[int(last) if isinstance(node, list) else last] = value
+    return mutate
+
+
+def _sub_in(path: str, old: str, new: str):
+    """Replace `old` (which must be there) with `new` in the Fn::Sub string of Resources/`path`."""
+    def mutate(t):
+        *parents, last = path.split("/")
+        node = t["Resources"]
+        for part in parents:
+            node = node[part]
+        text = node[last]["Fn::Sub"]
+        assert old in text, old
+        node[last] = {"Fn::Sub": text.replace(old, new)}
     return mutate
 
 
@@ -888,6 +988,20 @@ MISTAKES = [
                  {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"}),
      "resource"),
     ("iam", _set(f"{R}/{SENDER}/Properties/Policies/0", "AmazonSQSFullAccess"), "managed policy"),
+    ("dashboard", _set(f"{R}/Dashboard", _DELETE), "no single AWS::CloudWatch::Dashboard"),
+    ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", '"EventsSent"', '"EventsDelivered"'), "show EventsSent"),
+    ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", '"EventsWithTtp", "service", "tiktok-relay"',
+                          '"EventsWithTtp", "service", "relay"'), "show EventsWithTtp"),
+    ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", "${DeadLetterQueue.QueueName}",
+                          "${EventsQueue.QueueName}"), "DeadLetterQueue's depth"),
+    ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", "1.5*FILL(ttp,0)", "2*FILL(ttp,0)"),
+     "estimated Event Match Quality"),
+    ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", "100*FILL(phone,0)/enqueued", "FILL(phone,0)"),
+     "no coverage of phone"),
+    ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", "${EventsQueue.QueueName}", "${OldQueue.QueueName}"),
+     "${OldQueue.QueueName}, which is no resource"),
+    ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", '"widgets": [', '"widgets": [['),
+     "whose DashboardBody is JSON"),
     ("secrets", _set("Parameters/TikTokAccessTokenSecretName/Default", "shpss_0123456789abcdef"), "default looks like"),
     ("secrets", _set(f"{SEND_ENV}/TIKTOK_API_VERSION", "{{resolve:secretsmanager:tiktok-token}}"), "looks like a secret"),
     ("secrets", _set(f"{RECV_ENV}/SHOPIFY_CURRENCY", "8f14e45fceea167a5a36dedd4bea2543"), "looks like a secret"),
@@ -1239,6 +1353,58 @@ def test_the_receiver_alarms_read_the_metrics_the_receiver_writes(template, rece
 
 # The reconcile function's, checked against what it writes in tests/integration/test_reconcile_function.py.
 RECONCILE_METRICS = ("WebOrdersDeliveredPercent", "ReconcileFailures")
+
+
+def _emf_metrics(run) -> set[tuple[str, tuple[str, ...]]]:
+    """(name, dimension names) of every EMF metric printed while `run()` runs."""
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run()
+    written = set()
+    for line in out.getvalue().splitlines():
+        document = json.loads(line) if line.startswith("{") else {}
+        for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+            written |= {(m["Name"], tuple(sorted(d))) for m in directive["Metrics"] for d in directive["Dimensions"]}
+    return written
+
+
+def test_the_dashboard_reads_the_metrics_the_functions_write(template, receiver_module, monkeypatch):
+    """Every metric of the functions' namespace the dashboard reads is one the handlers write,
+    with exactly its dimensions: the receiver is run for a queued order, the sender for a batch
+    holding one unreadable message (dead-lettered; no TikTok needed)."""
+    from tiktok_relay.handlers import sender as sender_module
+    from tiktok_relay.local.harness import LOCAL_WEBHOOK_SECRET
+    from tiktok_relay.local.lambda_context import FakeLambdaContext
+    from tiktok_relay.local.memory import MemoryDeadLetters, MemoryIdempotencyStore, MemoryQueue
+    from tiktok_relay.pipeline.receive import Receiver
+    from tiktok_relay.pipeline.runtime import StaticSecret
+    from tiktok_relay.pipeline.send import QueueSender
+    from tiktok_relay.sources.shopify.receiver import ShopifySource
+    from tiktok_relay.sources.shopify.settings import ShopifySettings
+
+    def no_client():
+        raise AssertionError("nothing is sent")
+
+    source = ShopifySource(secrets=StaticSecret(LOCAL_WEBHOOK_SECRET), settings=ShopifySettings(), pixel_id="CPIXEL")
+    runtime.install(receiver=Receiver(source=source, queue=MemoryQueue(), idempotency_store=MemoryIdempotencyStore()),
+                    sender=QueueSender(client=no_client, dead_letters=MemoryDeadLetters()))
+    event = json.loads((ROOT / "events" / "shopify" / "orders_paid.json").read_text())
+    batch = {"Records": [{"messageId": "m-1", "body": "not a queue message", "attributes": {}}]}
+    try:
+        written = _emf_metrics(lambda: receiver_module.lambda_handler(event, FakeLambdaContext("receiver")))
+        written |= _emf_metrics(lambda: sender_module.lambda_handler(batch, FakeLambdaContext("sender")))
+    finally:
+        runtime.install()
+    body, _ = dashboard_body(template)
+    assert body is not None
+    namespace = global_function(template)["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    read = {(m["MetricName"], tuple(sorted(m["Dimensions"]))) for m in dashboard_metrics(body)[0]
+            if m["Namespace"] == namespace}
+    assert read and read <= written, read - written
+    assert {name for name, _ in read} >= {*DASHBOARD_METRICS, "EventsWithEmail", "EventsWithTtclid"}
 
 
 # --------------------------------------------------------------------------------------------
