@@ -670,6 +670,19 @@ def test_events_older_than_the_max_event_age_are_dead_lettered_as_stale_not_sent
     assert [e["event_id"] for e in stale["wh-both"]["request"]["data"]] == ["o-b1"]
 
 
+def test_a_message_redrive_forced_is_sent_whatever_its_age_and_others_are_not(relay, sender_app, fake_tiktok,
+                                                                             monkeypatch):
+    """`redrive --force` marks the message it queues (`ignore_age`): the operator knows TikTok
+    never counted those events. The same events without the mark are stale."""
+    sender_with(monkeypatch, TIKTOK_MAX_EVENT_AGE=None)
+    old = request_of(purchase("o-forced", event_time=int(time.time()) - 72 * 3600))
+    forced = record("forced", old, webhook_id="wh-forced")
+    forced["body"] = json.dumps({**json.loads(forced["body"]), "ignore_age": True})
+    assert run_sender(sender_app, [forced, record("plain", old, webhook_id="wh-plain")]) == {"batchItemFailures": []}
+    assert fake_tiktok.accepted_ids() == ["o-forced"]
+    assert [(letter["webhook_id"], letter["reason"]) for letter in letters(relay)] == [("wh-plain", "stale")]
+
+
 def test_test_events_are_sent_whatever_their_age(relay, sender_app, fake_tiktok, monkeypatch):
     """A test event (TikTokTestEventCode) counts in no report, so it cannot be counted twice:
     `replay --live` of the old samples in events/ with a test event code reaches Test Events."""

@@ -32,6 +32,7 @@ import urllib3
 
 from tests.support import DUPLICATE_REASON, json_lines
 from tests.support.aws import LOCAL_WEBHOOK_SECRET, PIXEL_ID
+from tiktok_relay.tiktok.matching import MATCH_KEYS
 
 # --- knobs -----------------------------------------------------------------------------------
 
@@ -529,8 +530,11 @@ def test_faults_lose_nothing_and_send_nothing_twice(fake_tiktok, tmp_path, power
 
     # --- the summary tally agrees with TikTok ---------------------------------------------------
     tally = pipeline.tally.as_dict()
+    # match_keys: of the events TikTok accepted, those whose user holds each key.
+    accepted_keys = {key: sum(1 for e in fake.events if e.get("user", {}).get(key)) for key in MATCH_KEYS}
     assert tally == {"webhooks": len(stream), "events": len(messages), "requests_sent": len(fake.received),
-                     "delivered": len(fake.events), "dead_lettered": 1}
+                     "delivered": len(fake.events), "dead_lettered": 1, "match_keys": accepted_keys}
+    assert accepted_keys["email"] > 0 and accepted_keys["ttp"] < len(fake.events)
     assert tally["delivered"] == distinct_good + len(business)
 
     # --- privacy: no raw PII anywhere; the token and webhook secret nowhere --------------------
@@ -599,8 +603,9 @@ def test_a_timeout_after_tiktok_accepted_resends_the_same_event_ids(tmp_path, cl
     assert [[e["event_id"] for e in body["data"]] for body in fake.accepted] == [expected, expected]
     first_send, resend = fake.accepted
     assert first_send["data"] == resend["data"]  # the very same events: TikTok's dedup applies
-    assert pipeline.tally.as_dict() == {"webhooks": 3, "events": 3, "requests_sent": 2, "delivered": 3,
-                                        "dead_lettered": 0}
+    tally = pipeline.tally.as_dict()
+    assert {k: v for k, v in tally.items() if k != "match_keys"} == {"webhooks": 3, "events": 3, "requests_sent": 2,
+                                                                     "delivered": 3, "dead_lettered": 0}
     assert not (tmp_path / "dead.ndjson").exists()
     powertools_stdout.readouterr()
 

@@ -58,6 +58,8 @@ def test_poisoned_event_goes_to_the_dlq_at_once_and_its_batch_mates_arrive(relay
     assert letter["reason"] == "rejected by TikTok"
     assert letter["code"] == 40002 and "Invalid value for currency." in letter["message"]
     assert letter["webhook_id"] == "wh-7"
+    # Where it came from, so that a redrive queues it again for the same shop (the tenant).
+    assert (letter["source"], letter["shop"], letter["topic"]) == ("shopify", "demo.myshopify.com", "orders/paid")
     assert [e["event_id"] for e in letter["request"]["data"]] == ["order-7"]
     assert letter["request_id"]
 

@@ -17,6 +17,9 @@ from tiktok_relay.tiktok.models import StrictModel, WireRequest
 MESSAGE_VERSION = 1
 # SQS refuses bodies over 256 KiB; keep a margin for the envelope.
 MAX_MESSAGE_BYTES = 250_000
+# The dead letters' reasons that say what TikTok or the stale rule decided (`redrive` reads them).
+REJECTED = "rejected by TikTok"  # TikTok refused the event's data: sent again unchanged, refused again
+STALE = "stale"  # older than TIKTOK_MAX_EVENT_AGE: past TikTok's deduplication window, not sent
 
 
 def _compact(data: dict[str, Any]) -> str:
@@ -34,6 +37,8 @@ class QueuedDelivery(StrictModel):
     topic: str
     tenant: str | None = None  # the tenants document's key; None for a single-shop deployment
     request: WireRequest
+    # Set by `redrive --force` only: the sender sends these events whatever their event_time.
+    ignore_age: bool | None = None
 
     @classmethod
     def parse(cls, body: str | bytes) -> QueuedDelivery:
@@ -47,12 +52,17 @@ class QueuedDelivery(StrictModel):
 
 class DeadLetter(StrictModel):
     """A dead-letter record. `request` holds only hashed data; `body` is a queue message as the
-    receiver wrote it (hashed too). `reason` says why: "rejected by TikTok" (with TikTok's code
-    and message), "stale" (older than TIKTOK_MAX_EVENT_AGE), "malformed queue message: ...".
+    receiver wrote it (hashed too). `reason` says why: REJECTED (with TikTok's code and
+    message), STALE (older than TIKTOK_MAX_EVENT_AGE), "malformed queue message: ...".
+    `source`, `shop` and `topic` say where a `request`'s events came from (the shop names the
+    tenant), so that `redrive` can put them back on the events queue as they were queued.
     `cut` lists what was left out so that the record fits one SQS message."""
 
     reason: str
     webhook_id: str | None = None
+    source: str | None = None
+    shop: str | None = None
+    topic: str | None = None
     code: int | None = None
     message: str | None = None
     request_id: str | None = None
@@ -60,6 +70,12 @@ class DeadLetter(StrictModel):
     request: WireRequest | None = None
     body: str | None = None
     cut: list[str] | None = None
+
+    @classmethod
+    def of(cls, delivery: QueuedDelivery, *, reason: str, **fields: Any) -> DeadLetter:
+        """A letter about (some of) `delivery`'s events, naming where they came from."""
+        return cls(reason=reason, webhook_id=delivery.webhook_id, source=delivery.source, shop=delivery.shop,
+                   topic=delivery.topic, **fields)
 
     def to_record(self) -> dict[str, Any]:
         """The record as stored (a dead-letter queue message, a line of a dead-letter file)."""

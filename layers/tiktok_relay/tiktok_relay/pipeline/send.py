@@ -28,7 +28,8 @@ Stale events. An event whose event_time is more than `max_event_age` ago (TIKTOK
 default 48 h) is not sent but dead-lettered with the reason "stale": TikTok deduplicates an
 event_id only within 48 h of the first copy (the storefront pixel's, at about event_time), so a
 later send could count the same purchase twice. Test events (a test_event_code) are sent
-whatever their age: they count in no report.
+whatever their age: they count in no report. So is a message `redrive --force` queued
+(`ignore_age`): its operator knows TikTok never counted those events.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from tiktok_relay.config import DEFAULT_MAX_EVENT_AGE_SECONDS
 from tiktok_relay.errors import ConfigurationError, EventValidationError
 from tiktok_relay.pipeline.ledger import delivered_entries
-from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
+from tiktok_relay.pipeline.messages import REJECTED, STALE, DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.ports import DeadLetters, Ledger, LedgerError, Queue, QueueError, Unavailable
 from tiktok_relay.tiktok.client import EventOutcome, Status, TikTokClient
 from tiktok_relay.tiktok.matching import add_match_keys, no_match_keys
@@ -211,22 +212,11 @@ class QueueSender:
             report.problems.append(f"message {message_id} of shop {delivery.shop} not sent: {exc}; it will be retried")
             return None
         stale: list[dict[str, Any]] = []
-        if delivery.request.test_event_code:  # test events count in no report: nothing to count twice
+        if delivery.ignore_age:  # redrive --force: the operator knows TikTok never counted them
             fresh = delivery.request.data
         else:
-            fresh, stale = self._by_age(delivery.request.data, route.max_event_age)
+            fresh, stale = by_age(delivery.request, route.max_event_age, self._clock())
         return _Parsed(message_id, receive_count, delivery, route, fresh, stale)
-
-    def _by_age(self, events: list[dict[str, Any]], max_event_age: float | None
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(events to send, events older than max_event_age)."""
-        if max_event_age is None:
-            return events, []
-        oldest = self._clock() - max_event_age
-        fresh = [e for e in events if e.get("event_time", oldest) >= oldest]
-        if len(fresh) == len(events):
-            return events, []
-        return fresh, [e for e in events if e.get("event_time", oldest) < oldest]
 
     def _settle(self, report: BatchReport, item: _Parsed, outcomes: Sequence[EventOutcome],
                 deadline: float | None, batch_progress: bool) -> None:
@@ -290,11 +280,8 @@ class QueueSender:
 
     def _dead_letter_stale(self, report: BatchReport, item: _Parsed, deadline: float | None) -> bool:
         report.stale += len(item.stale)
-        letter = DeadLetter(
-            reason="stale", webhook_id=item.delivery.webhook_id, receive_count=item.receive_count,
-            message=f"event_time more than {item.route.max_event_age:.0f} s ago (TIKTOK_MAX_EVENT_AGE): past TikTok's "
-                    "deduplication window, so it was not sent",
-            request=item.request_of(item.stale))
+        letter = DeadLetter.of(item.delivery, reason=STALE, receive_count=item.receive_count,
+                               message=stale_message(item.route.max_event_age), request=item.request_of(item.stale))
         report.problems.append(f"{len(item.stale)} stale event(s) of webhook {item.delivery.webhook_id} "
                                "dead-lettered, not sent")
         if self._store(report, item.message_id, letter, deadline):
@@ -304,11 +291,9 @@ class QueueSender:
 
     def _dead_letter_rejected(self, report: BatchReport, item: _Parsed, outcome: EventOutcome,
                               event: dict[str, Any], deadline: float | None) -> bool:
-        letter = DeadLetter(
-            reason="rejected by TikTok", webhook_id=item.delivery.webhook_id, code=outcome.code,
-            message=outcome.message, request_id=outcome.request_id, request=item.request_of([event]),
-            receive_count=item.receive_count,
-        )
+        letter = DeadLetter.of(item.delivery, reason=REJECTED, code=outcome.code, message=outcome.message,
+                               request_id=outcome.request_id, request=item.request_of([event]),
+                               receive_count=item.receive_count)
         report.problems.append(
             f"event {outcome.event_id} of webhook {item.delivery.webhook_id} rejected: "
             f"{outcome.code} {outcome.message} (request_id {outcome.request_id})"
@@ -347,6 +332,27 @@ class QueueSender:
             report.problems.append(f"dead-letter store unavailable ({exc}); message {message_id} will be retried")
             report.retry_message_ids.add(message_id)
             return False
+
+
+def by_age(request: WireRequest, max_event_age: float | None, now: float
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the events to send, the events older than `max_event_age` seconds at `now`): the stale
+    rule, for the sender and `redrive` alike. Test events (a test_event_code) count in no
+    report, so they are never stale; nor is an event without an event_time."""
+    events = request.data
+    if max_event_age is None or request.test_event_code:
+        return events, []
+    oldest = now - max_event_age
+    fresh = [e for e in events if e.get("event_time", oldest) >= oldest]
+    if len(fresh) == len(events):
+        return events, []
+    return fresh, [e for e in events if e.get("event_time", oldest) < oldest]
+
+
+def stale_message(max_event_age: float | None) -> str:
+    """A stale dead letter's `message`."""
+    return (f"event_time more than {max_event_age or 0:.0f} s ago (TIKTOK_MAX_EVENT_AGE): past TikTok's "
+            "deduplication window, so it was not sent")
 
 
 def _past(deadline: float | None) -> bool:
