@@ -40,7 +40,7 @@ def test_version_is_the_package_version():
 def test_every_command_is_listed():
     assert set(COMMANDS) == {"build", "send", "fake-tiktok", "fake-shopify", "map", "sign", "register",
                              "register shopify", "replay", "serve", "snippet", "snippet shopify", "tenants",
-                             "tenants check", "reconcile", "reconcile shopify", "quality"}
+                             "tenants check", "reconcile", "reconcile shopify", "quality", "redrive"}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -13,6 +13,7 @@ Commands (their names, flags and output shapes are relied upon; keep them):
     serve       the receiver over HTTP on localhost, like `sam local start-api`
     snippet     the storefront code (theme snippet, custom pixel), filled in
     tenants check  validate a tenants document (many shops in one deployment), printing no secret
+    redrive     dead letters back: a dead-letter file's to TikTok, the dead-letter queue's to the events queue
     quality     match-key coverage of request bodies or replay --json output, and an EMQ estimate
 
 Exit status (every command): 0 done, 1 not everything was delivered (or subscribed),
@@ -50,8 +51,9 @@ ENVIRONMENT = {
     "SHOPIFY_SOURCE_CHANNELS": "overrides of the channel table, e.g. pos=none",
     "SHOPIFY_STOREFRONT_DOMAIN": "the storefront's own host, for page.url",
     "TIKTOK_OFFLINE_EVENT_SET_ID": "the offline event set in-store and draft orders go to",
-    "TIKTOK_MAX_EVENT_AGE": "older orders are reported, not sent, without --force (default 48h)",
+    "TIKTOK_MAX_EVENT_AGE": "older events are not sent without --force (default 48h, TikTok's dedup window)",
     "LEDGER_TABLE": "the DynamoDB ledger of delivered events (stack output LedgerTableName)",
+    "EVENTS_QUEUE_URL": "the events queue (stack output EventsQueueUrl), if --events-queue-url is not given",
 }
 _BUILD_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION")
 _MAPPING_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
@@ -75,11 +77,16 @@ COMMAND_ENVIRONMENT = {
                   "TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION", "TIKTOK_MAX_EVENT_AGE",
                   *_MAPPING_ENV, "SHOPIFY_SOURCE_CHANNELS", "SHOPIFY_STOREFRONT_DOMAIN", "TIKTOK_OFFLINE_EVENT_SET_ID"),
     "quality": (),
+    "redrive": ("TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION", "TIKTOK_MAX_EVENT_AGE",
+                "EVENTS_QUEUE_URL"),
 }
 _NOTES = {
     "fake-tiktok": "TIKTOK_ACCESS_TOKEN here is the token the fake accepts (default fake-tiktok-token).",
     "replay": "Without --live everything goes to the embedded fake TikTok, whatever the environment holds; "
               "TIKTOK_ACCESS_TOKEN, TIKTOK_API_BASE_URL and TIKTOK_API_VERSION are read only with --live.",
+    "redrive": "From a file, events go to the Events API TIKTOK_ACCESS_TOKEN and TIKTOK_API_BASE_URL configure "
+               "(like send), never to a fake. From a queue, AWS credentials as for the AWS CLI; the region is the "
+               "queue URL's.",
     "serve": "Without --live everything goes to the embedded fake TikTok, whatever the environment holds; "
              "TIKTOK_ACCESS_TOKEN, TIKTOK_API_BASE_URL and TIKTOK_API_VERSION are read only with --live, "
              "which also requires SHOPIFY_WEBHOOK_SECRET.",
@@ -229,6 +236,26 @@ def make_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", metavar="PATH",
                        help="the document (default $TIKTOK_RELAY_TENANTS)")
     check.set_defaults(run="tenants:run_tenants_check")
+
+    redrive = _command(commands, "redrive", "bring dead letters back: a dead-letter file's events to TikTok, or the "
+                                            "dead-letter queue's to the events queue")
+    where = redrive.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dead-letter", metavar="PATH",
+                       help="the dead-letter file replay and serve write: post its events with the configured token")
+    where.add_argument("--queue-url", metavar="URL",
+                       help="the dead-letter queue (stack output DeadLetterQueueUrl): back to the events queue")
+    redrive.add_argument("--events-queue-url", metavar="URL",
+                         help="with --queue-url: the events queue (default $EVENTS_QUEUE_URL, else the queue whose "
+                              "dead-letter queue --queue-url is)")
+    redrive.add_argument("--shop", metavar="SHOP",
+                         help="with --queue-url: the shop of dead letters that name none (written by older versions)")
+    redrive.add_argument("--force", action="store_true",
+                         help="send stale events too (older than TIKTOK_MAX_EVENT_AGE), if TikTok never counted them")
+    redrive.add_argument("--include-rejected", action="store_true",
+                         help="send events TikTok refused for their data too (once the cause is fixed)")
+    redrive.add_argument("--dry-run", action="store_true", help="say what would be redriven; move nothing")
+    redrive.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    redrive.set_defaults(run="redrive:run_redrive")
 
     quality = _command(commands, "quality", "how well events would match: each match key's coverage, an estimate "
                                             "of Event Match Quality, and what would bring the missing keys")

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from tiktok_relay.errors import UsageError
+from tiktok_relay.local.files import append_locked
 from tiktok_relay.pipeline.ledger import LedgerEntry
 from tiktok_relay.pipeline.messages import DeadLetter
 from tiktok_relay.pipeline.ports import LedgerError, QueueError, StateError
@@ -102,7 +103,8 @@ class MemoryDeadLetters:
 
 
 class FileDeadLetters:
-    """Dead letters as NDJSON, one record per line, appended."""
+    """Dead letters as NDJSON, one record per line, appended under the file's lock (local/files.py),
+    so that `redrive`, which rewrites the file, never loses a line appended meanwhile."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -111,8 +113,8 @@ class FileDeadLetters:
 
     def put(self, letter: DeadLetter) -> None:
         try:
-            with self._lock, self.path.open("a", encoding="utf-8") as handle:
-                handle.write(letter.to_json() + "\n")
+            with self._lock:
+                append_locked(self.path, letter.to_json() + "\n")
         except OSError as exc:
             raise QueueError(f"cannot write {self.path}: {exc.strerror}") from None
         self.count += 1

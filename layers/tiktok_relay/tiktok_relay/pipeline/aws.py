@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tiktok_relay.config import checked_secret
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.pipeline.ledger import LEDGER_TTL_SECONDS, LedgerEntry
-from tiktok_relay.pipeline.ports import LedgerError, QueueError, StateError, Unavailable
+from tiktok_relay.pipeline.ports import LedgerError, QueueError, ReceivedMessage, StateError, Unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -48,12 +48,13 @@ _SECRET_CONFIGURATION_ERRORS = frozenset({"ResourceNotFoundException", "AccessDe
                                           "InvalidRequestException", "InvalidParameterException"})
 
 
-def aws_client(service: str) -> Any:
-    """A boto3 client of the default session with CLIENT_OPTIONS."""
+def aws_client(service: str, *, options: dict[str, Any] | None = None, region: str | None = None) -> Any:
+    """A boto3 client of the default session with CLIENT_OPTIONS (or `options`), in the
+    session's region (or `region`)."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(**CLIENT_OPTIONS))
+    return boto3.client(service, region_name=region, config=Config(**(CLIENT_OPTIONS if options is None else options)))
 
 
 class SqsQueue:
@@ -68,21 +69,52 @@ class SqsQueue:
             self._client = aws_client("sqs")
         return self._client
 
-    def send(self, body: str, attributes: dict[str, str]) -> None:
+    def _call(self, operation: str, **parameters: Any) -> dict[str, Any]:
+        """One SQS call on this queue; any failure becomes QueueError naming AWS's error code."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self._sqs().send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=body,
-                MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v},
-            )
+            return getattr(self._sqs(), operation)(QueueUrl=self.queue_url, **parameters)
         except (BotoCoreError, ClientError) as exc:
             raise QueueError(_aws_error_name(exc)) from None
+
+    def send(self, body: str, attributes: dict[str, str]) -> None:
+        self._call("send_message", MessageBody=body, MessageAttributes={
+            k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v})
 
     def put(self, letter: DeadLetter) -> None:
         """As a dead-letter store: one SQS message per dead letter."""
         self.send(letter.to_json(), {"reason": letter.reason[:200]})
+
+    # As a QueueReader (ports.py), for `redrive`.
+
+    def receive(self, max_messages: int, *, visibility_timeout: int, wait_seconds: int) -> list[ReceivedMessage]:
+        answer = self._call("receive_message", MaxNumberOfMessages=max_messages, VisibilityTimeout=visibility_timeout,
+                            WaitTimeSeconds=wait_seconds)
+        return [ReceivedMessage(m["MessageId"], m["ReceiptHandle"], m.get("Body", ""))
+                for m in answer.get("Messages", [])]
+
+    def delete(self, message: ReceivedMessage) -> None:
+        self._call("delete_message", ReceiptHandle=message.receipt_handle)
+
+    def release(self, messages: Sequence[ReceivedMessage]) -> None:
+        failed = 0
+        for start in range(0, len(messages), 10):  # SQS takes 10 entries per batch call
+            entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
+                       for i, m in enumerate(messages[start:start + 10])]
+            failed += len(self._call("change_message_visibility_batch", Entries=entries).get("Failed", []))
+        if failed:
+            raise QueueError(f"{failed} message(s) not released")
+
+    def approximate_count(self) -> int:
+        """How many messages the queue holds, about (SQS's ApproximateNumberOfMessages). Also
+        the check that the queue exists and may be read: QueueError names what SQS answered."""
+        answer = self._call("get_queue_attributes", AttributeNames=["ApproximateNumberOfMessages"])
+        return int(answer.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
+
+    def source_queue_urls(self) -> list[str]:
+        """The queues whose redrive policy names this one as their dead-letter queue."""
+        return list(self._call("list_dead_letter_source_queues").get("queueUrls", []))
 
 
 class DynamoDBStateStore:

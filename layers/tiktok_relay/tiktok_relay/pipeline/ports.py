@@ -40,6 +40,32 @@ class DeadLetters(Protocol):
         """Store one dead letter (only hashed data); raise QueueError on failure."""
 
 
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message taken from a queue: its id (the same at every receive), the handle that deletes
+    or releases this receive of it, and its body."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+
+
+class QueueReader(Protocol):
+    """A queue a person's tool reads (`redrive` reads the dead-letter queue); Lambda reads its
+    queue through its event source instead."""
+
+    def receive(self, max_messages: int, *, visibility_timeout: int, wait_seconds: int) -> list[ReceivedMessage]:
+        """Up to `max_messages` messages, hidden from other readers for `visibility_timeout`
+        seconds; [] when none came within `wait_seconds`. QueueError when the queue did not answer."""
+
+    def delete(self, message: ReceivedMessage) -> None:
+        """Remove a received message for good. QueueError when that is not certain: it may come back."""
+
+    def release(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Make received messages visible again now. QueueError when that failed: they come back
+        anyway once their visibility timeout ends."""
+
+
 class StateError(Unavailable):
     """Remembered state could not be read or written. The caller must not acknowledge the
     delivery it was handling: the store retries it (the receiver answers 503)."""
