@@ -67,12 +67,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed lint infra dist test-tools test-browser
 	$(BIN)/python -m pytest -q
 
-# curl (sign --curl) and jq (the README's resend recipe) run in the tests; installed if missing.
+# curl (sign --curl) runs in the tests; installed if missing.
 test-tools:
-	@command -v curl >/dev/null && command -v jq >/dev/null || { \
+	@command -v curl >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null; \
-	  else echo "error: make test needs curl and jq; install them (e.g. apt-get install curl jq)" >&2; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; \
+	  else echo "error: make test needs curl; install it (e.g. apt-get install curl)" >&2; exit 1; fi; }
 
 # The browser tests (tests/browser) drive Debian's chromium through Playwright, which never downloads
 # a browser here. Installed if missing (as root with apt-get, about 30 s); where that cannot be done

@@ -1,4 +1,4 @@
-"""The README's promises that code can check: its library example and its resend recipe run as
+"""The README's promises that code can check: its library example and its redrive recipe run as
 written, every file an example names exists, its first screen holds the Quick start, and CI
 runs exactly the README's test command."""
 
@@ -7,11 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-
-import pytest
 
 from tests.support import ROOT, clean_env, console_script
 from tests.support.readme import code_blocks, library_example, readme, section
@@ -99,14 +96,13 @@ def test_the_file_check_catches_a_made_up_file():
     assert not (ROOT / "order.json").exists()
 
 
-@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (make test installs it)")
-def test_the_resend_recipe_resends_what_was_dead_lettered(fake_tiktok, tmp_path):
+def test_the_redrive_recipe_sends_what_may_go_back_and_keeps_the_refused(fake_tiktok, tmp_path):
     [recipe] = [block.strip() for block in code_blocks(section("Troubleshooting"), "sh")
                 if "dead-letters.ndjson" in block]
     # A dead-letter file as replay writes it: one event rejected by TikTok, one record that kept failing.
     fake_tiktok.reject_events({"shopify-order-5829310123456"})
     env = clean_env(TIKTOK_ACCESS_TOKEN=fake_tiktok.access_token, TIKTOK_API_BASE_URL=fake_tiktok.base_url,
-                    TIKTOK_PIXEL_ID="CRESENDPIXEL")
+                    TIKTOK_PIXEL_ID="CRESENDPIXEL", TIKTOK_MAX_EVENT_AGE="3650d")  # the samples date from 2026-11
     replayed = subprocess.run(console_script() + ["replay", "--live", "--max-receives", "1", "--dead-letter",
                                                   str(tmp_path / "dead-letters.ndjson"),
                                                   str(ROOT / "events/shopify/orders_paid.json")],
@@ -127,12 +123,14 @@ def test_the_resend_recipe_resends_what_was_dead_lettered(fake_tiktok, tmp_path)
                             text=True, timeout=120)
 
     assert resent.returncode == 0, resent.stderr
-    assert json.loads(resent.stdout)["delivered"] == 2
-    assert sorted(fake_tiktok.accepted_ids()) == ["shopify-checkout-f3a9c2d1e0b4a5968778695a4b3c2d1e",
-                                                  "shopify-order-5829310123456"]
-    # What was dead-lettered is what is resent: hashed values pass through unchanged.
-    [order] = [e for e in fake_tiktok.events if e["event_id"] == "shopify-order-5829310123456"]
-    assert order["user"] == letters[0]["request"]["data"][0]["user"]
+    out = resent.stdout
+    assert out.index("dry run, nothing moved: would redrive 1 of 2 event(s) from dead-letters.ndjson") \
+        < out.index("\nredriven 1 of 2 event(s) from dead-letters.ndjson")
+    assert out.count("1 refused by TikTok for their data: kept") == 2
+    # The checkout went out as it was queued; the refused order stays in the file, unchanged.
+    assert fake_tiktok.accepted_ids() == ["shopify-checkout-f3a9c2d1e0b4a5968778695a4b3c2d1e"]
+    kept = [json.loads(line) for line in (tmp_path / "dead-letters.ndjson").read_text().splitlines()]
+    assert kept == letters[:1]
 
 
 def test_the_migration_section_gives_the_import_change_and_the_renames():
@@ -168,3 +166,28 @@ def test_the_reconcile_recipe_reports_the_sample_order_old_then_sends_it_with_fo
     assert (first["old"], first["sent"], forced["sent"], forced["old"]) == (1, 0, 1, 0)
     assert fake_tiktok.accepted_ids() == ["shopify-order-5829310123456"]
     assert (tmp_path / "ledger.ndjson").exists()
+
+
+def test_the_match_quality_weights_are_the_ones_the_estimate_uses():
+    from tiktok_relay.tiktok.matching import EMQ_WEIGHTS
+
+    text = section("Raising match quality")
+    rows = re.findall(r"^\| `(\w+)` \| ([0-9.]+) \|", text, re.M)
+    assert {key: float(weight) for key, weight in rows} == EMQ_WEIGHTS
+
+
+def test_the_match_quality_example_runs_and_reports_the_samples(tmp_path):
+    [example] = [block for block in code_blocks(section("Raising match quality"), "sh") if "quality" in block]
+    (tmp_path / "events").symlink_to(ROOT / "events")
+    path = os.pathsep.join([str(console_script()[0].rsplit("/", 1)[0]), clean_env()["PATH"]])
+    done = subprocess.run(["sh", "-ec", example], cwd=tmp_path, env=clean_env(PATH=path), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("7 event(s) in 1 file(s)") and "estimated Event Match Quality: 5.6 of 10" in done.stdout
+
+
+def test_the_redrive_json_example_has_the_keys_redrive_prints():
+    from tiktok_relay.local.redrive import RedriveReport
+
+    [example] = code_blocks(section("Redriving dead letters safely"), "json")
+    assert list(json.loads(example)) == list(RedriveReport("f", "t", dry_run=False).as_dict())
