@@ -84,9 +84,9 @@ _NOTES = {
     "fake-tiktok": "TIKTOK_ACCESS_TOKEN here is the token the fake accepts (default fake-tiktok-token).",
     "replay": "Without --live everything goes to the embedded fake TikTok, whatever the environment holds; "
               "TIKTOK_ACCESS_TOKEN, TIKTOK_API_BASE_URL and TIKTOK_API_VERSION are read only with --live.",
-    "redrive": "From a file, events go to the Events API TIKTOK_ACCESS_TOKEN and TIKTOK_API_BASE_URL configure "
-               "(like send), never to a fake. From a queue, AWS credentials as for the AWS CLI; the region is the "
-               "queue URL's.",
+    "redrive": "From a file, events go to the Events API TIKTOK_ACCESS_TOKEN and TIKTOK_API_BASE_URL configure, "
+               "as with send (there is no embedded fake, unlike replay). From a queue, AWS credentials as for the "
+               "AWS CLI; the region is the queue URL's.",
     "serve": "Without --live everything goes to the embedded fake TikTok, whatever the environment holds; "
              "TIKTOK_ACCESS_TOKEN, TIKTOK_API_BASE_URL and TIKTOK_API_VERSION are read only with --live, "
              "which also requires SHOPIFY_WEBHOOK_SECRET.",
