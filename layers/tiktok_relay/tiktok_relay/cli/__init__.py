@@ -77,8 +77,8 @@ COMMAND_ENVIRONMENT = {
                   "TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION", "TIKTOK_MAX_EVENT_AGE",
                   *_MAPPING_ENV, "SHOPIFY_SOURCE_CHANNELS", "SHOPIFY_STOREFRONT_DOMAIN", "TIKTOK_OFFLINE_EVENT_SET_ID"),
     "quality": (),
-    "redrive": ("TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION", "TIKTOK_MAX_EVENT_AGE",
-                "EVENTS_QUEUE_URL"),
+    "redrive": ("TIKTOK_ACCESS_TOKEN", "TIKTOK_RELAY_TENANTS", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION",
+                "TIKTOK_MAX_EVENT_AGE", "EVENTS_QUEUE_URL"),
 }
 _NOTES = {
     "fake-tiktok": "TIKTOK_ACCESS_TOKEN here is the token the fake accepts (default fake-tiktok-token).",

@@ -3,7 +3,8 @@
 
 From a dead-letter file (what `replay` and `serve` write): posts its events to the Events API
 that TIKTOK_ACCESS_TOKEN and TIKTOK_API_BASE_URL configure, as `send` does (each event keeps the
-pixel and test event code it was queued with), then rewrites the file to hold what is still dead.
+pixel and test event code it was queued with; with TIKTOK_RELAY_TENANTS, each letter's tenant's
+token), then rewrites the file to hold what is still dead.
 
 From the deployed dead-letter queue (stack output DeadLetterQueueUrl): puts each message's
 events back on the events queue for the sender, then deletes the message; a message is deleted
@@ -45,6 +46,7 @@ from tiktok_relay.errors import ConfigurationError, UsageError
 if TYPE_CHECKING:
     from tiktok_relay.local.redrive import Progress, RedriveReport, Rules
     from tiktok_relay.pipeline.aws import SqsQueue
+    from tiktok_relay.pipeline.messages import QueuedDelivery
 
 # A person waits for this command: a few attempts with SDK backoff, and time for a long poll.
 SQS_OPTIONS = {"connect_timeout": 5, "read_timeout": 25, "retries": {"total_max_attempts": 3, "mode": "standard"}}
@@ -73,7 +75,11 @@ def run_redrive(args: argparse.Namespace) -> int:
 
 
 def _from_file(args: argparse.Namespace, rules: Rules, progress: Progress | None) -> RedriveReport:
+    """Posted with TIKTOK_ACCESS_TOKEN, or with a TIKTOK_RELAY_TENANTS document each letter's
+    tenant's token."""
     from tiktok_relay.local.redrive import redrive_file
+    from tiktok_relay.local.tenants import local_tenants
+    from tiktok_relay.pipeline.ports import UnknownTenant
     from tiktok_relay.tiktok.client import TikTokClient
 
     path = _checked_file(Path(args.dead_letter), writable=not args.dry_run)
@@ -82,9 +88,26 @@ def _from_file(args: argparse.Namespace, rules: Rules, progress: Progress | None
     target = f"TikTok ({base})" if base == TikTokSettings.DEFAULT_BASE_URL else f"the Events API at {base}"
     if args.dry_run:
         return redrive_file(path, client_for=None, rules=rules, target=target, **_bar(progress))
-    settings.require_token()
-    client = TikTokClient.from_settings(settings, sleep=args.sleep)
-    return redrive_file(path, client_for=lambda delivery: client, rules=rules, target=target, **_bar(progress))
+    tenants = local_tenants()
+    if tenants is None:
+        settings.require_token()
+        client = TikTokClient.from_settings(settings, sleep=args.sleep)
+        return redrive_file(path, client_for=lambda delivery: client, rules=rules, target=target, **_bar(progress))
+    clients: dict[str, TikTokClient] = {}
+
+    def tenant_client(delivery: QueuedDelivery) -> TikTokClient:
+        """The client with the token of the letter's tenant (by its key, else its shop)."""
+        key = delivery.tenant or delivery.shop
+        try:
+            token = tenants.find(delivery.source, key).access_token or ""
+        except UnknownTenant:
+            raise ConfigurationError(f"shop {key or '(none)'} is not in {tenants.origin}") from None
+        if token not in clients:
+            clients[token] = TikTokClient(token, base_url=settings.base_url, api_version=settings.api_version,
+                                          sleep=args.sleep)
+        return clients[token]
+
+    return redrive_file(path, client_for=tenant_client, rules=rules, target=target, **_bar(progress))
 
 
 def _from_queue(args: argparse.Namespace, rules: Rules, progress: Progress | None) -> RedriveReport:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from tiktok_relay.errors import EventValidationError, UsageError
+from tiktok_relay.errors import ConfigurationError, EventValidationError, UsageError
 from tiktok_relay.local.files import rewrite_dead_letters
 from tiktok_relay.pipeline.messages import REJECTED, STALE, DeadLetter, QueuedDelivery
 from tiktok_relay.pipeline.ports import DeadLetters, Queue, QueueError, QueueReader, ReceivedMessage
@@ -62,7 +62,7 @@ class DeadLetterQueue(QueueReader, DeadLetters, Protocol):
 class Rules:
     """What goes back. `max_event_age` in seconds (None: no limit). `shop` is given to letters
     that name none (written before dead letters did); `need_shop`: such a letter cannot go back
-    without it (the events queue's sender finds a message's tenant by its shop)."""
+    without it (the events queue's sender finds a message's tenant by its tenant key, else its shop)."""
 
     max_event_age: float | None
     force: bool = False
@@ -104,10 +104,11 @@ def _origin(record: str, rules: Rules) -> tuple[QueuedDelivery | None, bool, str
     cut = f"it was cut to fit one SQS message (without {'; '.join(letter.cut)})" if letter.cut else None
     if letter.request is not None:
         shop = letter.shop or rules.shop
-        if shop is None and rules.need_shop:
+        if shop is None and letter.tenant is None and rules.need_shop:
             return None, False, "it names no shop (written before dead letters did): give --shop SHOP"
         delivery = QueuedDelivery(source=letter.source or "shopify", webhook_id=letter.webhook_id or "",
-                                  shop=shop or "", topic=letter.topic or "", request=letter.request)
+                                  shop=shop or "", topic=letter.topic or "", tenant=letter.tenant,
+                                  request=letter.request)
         return delivery, letter.reason == REJECTED, cut
     try:
         return QueuedDelivery.parse(letter.body or ""), False, cut
@@ -205,8 +206,9 @@ def redrive_file(path: str | Path, *, client_for: Callable[[QueuedDelivery], Tik
                  target: str, clock: Callable[[], float] = time.time, progress: Progress = _no_progress
                  ) -> RedriveReport:
     """Post the events of the dead-letter file at `path` to TikTok, each with the client
-    `client_for` gives for it (None: a dry run, nothing sent or rewritten), then rewrite the file
-    with what is still dead. UsageError when the file cannot be read."""
+    `client_for` gives for it (its tenant's token; ConfigurationError when there is none: that
+    record stays), None for a dry run (nothing sent or rewritten); then rewrite the file with
+    what is still dead. UsageError when the file cannot be read."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -226,6 +228,7 @@ def redrive_file(path: str | Path, *, client_for: Callable[[QueuedDelivery], Tik
         report.redriven = sum(len(line.resend.request.data) for line in resent)
         progress(len(lines), len(lines))
         return report
+    resent = [line for line in resent if _has_client(report, line, client_for)]
     done = len(lines) - len(resent)
     for client, chunk in _chunks(resent, client_for):
         _post(report, client, chunk)
@@ -235,6 +238,18 @@ def redrive_file(path: str | Path, *, client_for: Callable[[QueuedDelivery], Tik
         rewrite_dead_letters(path, len(raw), [kept for line in lines
                                               for kept in (line.keep if line.keep is not None else [line.text])])
     return report
+
+
+def _has_client(report: RedriveReport, line: _Line, client_for: Callable[[QueuedDelivery], TikTokClient]) -> bool:
+    """Whether the line's events can be posted: ConfigurationError from `client_for` (no token
+    for its tenant) leaves the line as it is, its events failed."""
+    try:
+        client_for(line.resend)
+    except ConfigurationError as exc:
+        report.failed += len(line.resend.request.data)
+        report.problems.append(f"line {line.number} kept: {exc}")
+        return False
+    return True
 
 
 def _chunks(lines: list[_Line], client_for: Callable[[QueuedDelivery], TikTokClient]

@@ -54,8 +54,9 @@ class DeadLetter(StrictModel):
     """A dead-letter record. `request` holds only hashed data; `body` is a queue message as the
     receiver wrote it (hashed too). `reason` says why: REJECTED (with TikTok's code and
     message), STALE (older than TIKTOK_MAX_EVENT_AGE), "malformed queue message: ...".
-    `source`, `shop` and `topic` say where a `request`'s events came from (the shop names the
-    tenant), so that `redrive` can put them back on the events queue as they were queued.
+    `source`, `shop`, `topic` and `tenant` (the tenants document's key, as the queue message had
+    it) say where a `request`'s events came from, so that `redrive` can put them back on the
+    events queue as they were queued, for the same tenant.
     `cut` lists what was left out so that the record fits one SQS message."""
 
     reason: str
@@ -63,6 +64,7 @@ class DeadLetter(StrictModel):
     source: str | None = None
     shop: str | None = None
     topic: str | None = None
+    tenant: str | None = None
     code: int | None = None
     message: str | None = None
     request_id: str | None = None
@@ -75,7 +77,7 @@ class DeadLetter(StrictModel):
     def of(cls, delivery: QueuedDelivery, *, reason: str, **fields: Any) -> DeadLetter:
         """A letter about (some of) `delivery`'s events, naming where they came from."""
         return cls(reason=reason, webhook_id=delivery.webhook_id, source=delivery.source, shop=delivery.shop,
-                   topic=delivery.topic, **fields)
+                   topic=delivery.topic, tenant=delivery.tenant, **fields)
 
     def to_record(self) -> dict[str, Any]:
         """The record as stored (a dead-letter queue message, a line of a dead-letter file)."""
