@@ -46,7 +46,6 @@ from tiktok_relay.errors import ConfigurationError, UsageError
 if TYPE_CHECKING:
     from tiktok_relay.local.redrive import Progress, RedriveReport, Rules
     from tiktok_relay.pipeline.aws import SqsQueue
-    from tiktok_relay.pipeline.messages import QueuedDelivery
 
 # A person waits for this command: a few attempts with SDK backoff, and time for a long poll.
 SQS_OPTIONS = {"connect_timeout": 5, "read_timeout": 25, "retries": {"total_max_attempts": 3, "mode": "standard"}}
@@ -76,10 +75,11 @@ def run_redrive(args: argparse.Namespace) -> int:
 
 def _from_file(args: argparse.Namespace, rules: Rules, progress: Progress | None) -> RedriveReport:
     """Posted with TIKTOK_ACCESS_TOKEN, or with a TIKTOK_RELAY_TENANTS document each letter's
-    tenant's token."""
+    tenant's token, found as the sender finds it (runtime.tenant_router: ConfigurationError for a
+    shop the document does not list, and the letter stays)."""
     from tiktok_relay.local.redrive import redrive_file
     from tiktok_relay.local.tenants import local_tenants
-    from tiktok_relay.pipeline.ports import UnknownTenant
+    from tiktok_relay.pipeline.runtime import tenant_router
     from tiktok_relay.tiktok.client import TikTokClient
 
     path = _checked_file(Path(args.dead_letter), writable=not args.dry_run)
@@ -93,21 +93,9 @@ def _from_file(args: argparse.Namespace, rules: Rules, progress: Progress | None
         settings.require_token()
         client = TikTokClient.from_settings(settings, sleep=args.sleep)
         return redrive_file(path, client_for=lambda delivery: client, rules=rules, target=target, **_bar(progress))
-    clients: dict[str, TikTokClient] = {}
-
-    def tenant_client(delivery: QueuedDelivery) -> TikTokClient:
-        """The client with the token of the letter's tenant (by its key, else its shop)."""
-        key = delivery.tenant or delivery.shop
-        try:
-            token = tenants.find(delivery.source, key).access_token or ""
-        except UnknownTenant:
-            raise ConfigurationError(f"shop {key or '(none)'} is not in {tenants.origin}") from None
-        if token not in clients:
-            clients[token] = TikTokClient(token, base_url=settings.base_url, api_version=settings.api_version,
-                                          sleep=args.sleep)
-        return clients[token]
-
-    return redrive_file(path, client_for=tenant_client, rules=rules, target=target, **_bar(progress))
+    route = tenant_router(settings, tenants, max_event_age=rules.max_event_age, sleep=args.sleep)
+    return redrive_file(path, client_for=lambda delivery: route(delivery).client(), rules=rules, target=target,
+                        **_bar(progress))
 
 
 def _from_queue(args: argparse.Namespace, rules: Rules, progress: Progress | None) -> RedriveReport:
