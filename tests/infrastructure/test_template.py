@@ -484,7 +484,8 @@ def reconcile_problems(template: dict) -> list[str]:
 
 
 # What the dashboard must show (besides the dead-letter queue's depth and every match key).
-DASHBOARD_METRICS = ("WebhooksReceived", "EventsEnqueued", "EventsSent", "EventsDeadLettered")
+DASHBOARD_METRICS = ("WebhooksReceived", "EventsEnqueued", "EventsSent", "EventsDeadLettered",
+                     "WebOrdersDeliveredPercent")
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 
 
@@ -531,8 +532,9 @@ def expected_emq_expression(ids: dict[str, str], enqueued: str) -> str:
 
 def dashboard_problems(template: dict) -> list[str]:
     """One dashboard shows webhooks received, events queued, sent and dead-lettered, the
-    dead-letter queue's depth, and each match key: its count, its coverage (EventsWith<Key> /
-    EventsEnqueued) and the estimated Event Match Quality with tiktok/matching.py's weights."""
+    dead-letter queue's depth, the reconcile's delivered share of paid web orders, and each match
+    key: its count, its coverage (EventsWith<Key> / EventsEnqueued) and the estimated Event Match
+    Quality with tiktok/matching.py's weights."""
     from tiktok_relay.handlers import match_key_metric
     from tiktok_relay.tiktok.matching import MATCH_KEYS
 
@@ -990,6 +992,8 @@ MISTAKES = [
     ("iam", _set(f"{R}/{SENDER}/Properties/Policies/0", "AmazonSQSFullAccess"), "managed policy"),
     ("dashboard", _set(f"{R}/Dashboard", _DELETE), "no single AWS::CloudWatch::Dashboard"),
     ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", '"EventsSent"', '"EventsDelivered"'), "show EventsSent"),
+    ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", '"WebOrdersDeliveredPercent"', '"WebOrdersShare"'),
+     "show WebOrdersDeliveredPercent"),
     ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", '"EventsWithTtp", "service", "tiktok-relay"',
                           '"EventsWithTtp", "service", "relay"'), "show EventsWithTtp"),
     ("dashboard", _sub_in("Dashboard/Properties/DashboardBody", "${DeadLetterQueue.QueueName}",
@@ -1398,6 +1402,9 @@ def test_the_dashboard_reads_the_metrics_the_functions_write(template, receiver_
         written |= _emf_metrics(lambda: sender_module.lambda_handler(batch, FakeLambdaContext("sender")))
     finally:
         runtime.install()
+    # The reconcile function's: tests/integration/test_reconcile_function.py runs it and checks it
+    # writes these, with the service dimension only.
+    written |= {(name, ("service",)) for name in RECONCILE_METRICS}
     body, _ = dashboard_body(template)
     assert body is not None
     namespace = global_function(template)["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
