@@ -27,6 +27,7 @@ from tiktok_relay.errors import ConfigurationError
 # keeps the two equal). Checked wherever one comes in, so "C123 456" is refused before sending.
 PIXEL_ID_PATTERN = "^[A-Za-z0-9]+$"
 _PIXEL_ID = re.compile(PIXEL_ID_PATTERN)
+_EVENT_SET = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
 
 
 def env_value(env: Mapping[str, str], name: str) -> str | None:
@@ -122,6 +123,27 @@ def check_pixel_id(pixel_id: str | None, name: str) -> str | None:
     if pixel_id is not None and not _PIXEL_ID.match(pixel_id):
         raise ConfigurationError(f"{name} must be a pixel code: letters and digits only, as Events Manager shows it")
     return pixel_id
+
+
+def fields_from_env(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of some of `allowed` (line-item fields for content_id, in order of
+    preference); `allowed` itself when unset. ConfigurationError naming `name` otherwise."""
+    raw = env_value(env, name)
+    if raw is None:
+        return allowed
+    fields = tuple(f.strip().lower() for f in raw.split(",") if f.strip())
+    if not fields or any(f not in allowed for f in fields):
+        raise ConfigurationError(f"{name} must list some of {', '.join(allowed)} (comma-separated)")
+    return fields
+
+
+def offline_event_set_from_env(env: Mapping[str, str]) -> str | None:
+    """TIKTOK_OFFLINE_EVENT_SET_ID, checked now: the offline event set's id is letters and digits."""
+    value = env_value(env, "TIKTOK_OFFLINE_EVENT_SET_ID")
+    if value is not None and not _EVENT_SET.fullmatch(value):
+        raise ConfigurationError("TIKTOK_OFFLINE_EVENT_SET_ID must be the offline event set's id (letters and digits), "
+                                 "from TikTok Events Manager")
+    return value
 
 
 def phone_region_from_env(env: Mapping[str, str]) -> str | None:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from tests.support.shopify import NOW, SHOP, assert_no_pii, load, one, order, run
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES
+from tiktok_relay.sources.common.events import build_event
 from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body
-from tiktok_relay.sources.shopify.mapping.assemble import _build_event
 from tiktok_relay.sources.shopify.mapping.properties import MAX_CONTENTS
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 from tiktok_relay.tiktok.models import Event, TrackRequest
@@ -265,7 +265,7 @@ def test_build_event_drops_an_invalid_leaf_and_keeps_the_rest():
             "user": {"ip": "not-an-ip", "ttclid": "E.C.P.ok"},
             "properties": {"currency": "usd$", "value": 5, "contents": [{"content_id": "1", "price": -3}]},
             "page": {"url": "https://x.example/"}}
-    event, reason = _build_event(data, warnings)
+    event, reason = build_event(data, warnings)
     assert reason is None and event is not None
     wire = event.wire()
     assert wire["user"] == {"ttclid": "E.C.P.ok"} and wire["page"] == {"url": "https://x.example/"}
@@ -278,12 +278,12 @@ def test_build_event_drops_an_invalid_leaf_and_keeps_the_rest():
 def test_build_event_drops_a_whole_block_when_the_leaf_cannot_go():
     warnings: list[str] = []
     data = {"event": "Purchase", "event_time": NOW, "event_id": "e1", "user": ["not", "an", "object"]}
-    event, reason = _build_event(data, warnings)
+    event, reason = build_event(data, warnings)
     assert event is not None and event.user is None and any(w.startswith("user dropped") for w in warnings)
 
 
 def test_build_event_gives_a_reason_when_a_required_field_is_invalid():
-    event, reason = _build_event({"event": "Purchase", "event_time": 12, "event_id": "e1"}, [])
+    event, reason = build_event({"event": "Purchase", "event_time": 12, "event_id": "e1"}, [])
     assert event is None and "event_time" in reason
 
 

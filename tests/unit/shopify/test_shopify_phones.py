@@ -14,7 +14,7 @@ import phonenumbers
 import pytest
 
 from tests.support.shopify import sha
-from tiktok_relay.sources.shopify.mapping.user import _hash_phones
+from tiktok_relay.sources.common.customer import hash_phones
 from tiktok_relay.tiktok import normalize
 
 HAND_PICKED = [
@@ -40,7 +40,7 @@ def core(value, region):
 
 def mapped(value, region):
     warnings: list[str] = []
-    hashes = _hash_phones([("phone", value, region)], warnings)
+    hashes = hash_phones([("phone", value, region)], warnings)
     assert len(hashes) <= 1
     return hashes[0] if hashes else None, warnings
 
@@ -74,17 +74,17 @@ def test_distinct_numbers_are_each_hashed_once_in_order():
         ("customer.default_address.phone", "07911-123-456", "GB"),
         ("phone", "(415) 555-2671", "US"),
     ]
-    assert _hash_phones(candidates, []) == [sha("+447400123456"), sha("+447911123456"), sha("+14155552671")]
+    assert hash_phones(candidates, []) == [sha("+447400123456"), sha("+447911123456"), sha("+14155552671")]
 
 
 def test_prehashed_phone_passes_through():
     digest = sha("+447911123456")
-    assert _hash_phones([("phone", digest.upper(), None)], []) == [digest]
+    assert hash_phones([("phone", digest.upper(), None)], []) == [digest]
 
 
 def test_numbers_given_as_integers_and_wrong_types():
     warnings: list[str] = []
-    assert _hash_phones([("phone", 4155552671, "US"), ("customer.phone", 7.5, "US"),
+    assert hash_phones([("phone", 4155552671, "US"), ("customer.phone", 7.5, "US"),
                          ("billing_address.phone", {"n": 1}, "US")], warnings) == [sha("+14155552671")]
     assert warnings == ["customer.phone ignored: not a string", "billing_address.phone ignored: not a string"]
 

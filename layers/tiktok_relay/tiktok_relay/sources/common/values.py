@@ -141,3 +141,20 @@ def as_currency(value: Any) -> tuple[str | None, str | None]:
     if code in ACCEPTED_CURRENCIES:
         return code, None
     return None, "not a currency TikTok accepts"
+
+
+def from_minor_units(value: Any, exponent: int) -> tuple[float | None, str | None]:
+    """(amount, problem) of an integer amount in a currency's minor units (Stripe's cents, or
+    whole yen for a zero-decimal currency): value / 10**exponent. Only JSON integers are minor
+    units: 12.5 or "1250" is not what a store sends."""
+    if type(value) is not int:
+        if value is None:
+            return None, "missing"
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None, "not a whole number of minor units"
+    if value < 0:
+        return None, "negative"
+    amount = float(Decimal(value).scaleb(-exponent))  # exact decimal shift: 1999 / 100 is 19.99, not 19.990000000000002
+    if not math.isfinite(amount) or amount > MAX_AMOUNT:
+        return None, "beyond what TikTok accepts (10^15)"
+    return amount, None

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, get_args
 
-from tiktok_relay.config import env_value, phone_region_from_env
+from tiktok_relay.config import env_value, fields_from_env, offline_event_set_from_env, phone_region_from_env
 from tiktok_relay.errors import ConfigurationError
 from tiktok_relay.pipeline.tenants import SettingsParser
 
@@ -72,7 +72,6 @@ DEFAULT_SOURCE_CHANNELS: Mapping[str, Channel] = MappingProxyType({"pos": "offli
 _SOURCE = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,99}", re.ASCII)
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+", re.ASCII)
-_EVENT_SET = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
 # What the buyer's consent, as the storefront recorded it in cart attributes, does (README
 # "Consent"): respect a refusal, require a grant, or ignore it (the behaviour before consent existed).
 ConsentMode = Literal["respect", "require", "ignore"]
@@ -146,14 +145,6 @@ def consent_from_env(env: Mapping[str, str]) -> ConsentMode:
     return mode  # type: ignore[return-value]
 
 
-def offline_event_set_from_env(env: Mapping[str, str]) -> str | None:
-    value = env_value(env, "TIKTOK_OFFLINE_EVENT_SET_ID")
-    if value is not None and not _EVENT_SET.fullmatch(value):
-        raise ConfigurationError("TIKTOK_OFFLINE_EVENT_SET_ID must be the offline event set's id (letters and digits), "
-                                 "from TikTok Events Manager")
-    return value
-
-
 @dataclass(frozen=True)
 class ShopifySettings:
     topic_events: Mapping[str, str | None] = field(default_factory=lambda: dict(DEFAULT_TOPIC_EVENTS))
@@ -180,18 +171,10 @@ class ShopifySettings:
         currency = (env_value(env, "SHOPIFY_CURRENCY") or "shop").lower()
         if currency not in ("shop", "presentment"):
             raise ConfigurationError("SHOPIFY_CURRENCY must be shop or presentment")
-        fields: tuple[str, ...] = CONTENT_ID_FIELDS
-        if (raw := env_value(env, "SHOPIFY_CONTENT_ID")) is not None:
-            fields = tuple(f.strip().lower() for f in raw.split(",") if f.strip())
-            unknown = [f for f in fields if f not in CONTENT_ID_FIELDS]
-            if unknown or not fields:
-                raise ConfigurationError(
-                    f"SHOPIFY_CONTENT_ID must list some of {', '.join(CONTENT_ID_FIELDS)} (comma-separated)"
-                )
         return cls(
             topic_events=parse_topic_events(env_value(env, "SHOPIFY_TOPIC_EVENTS")),
             currency=currency,  # type: ignore[arg-type]
-            content_id_fields=fields,
+            content_id_fields=fields_from_env(env, "SHOPIFY_CONTENT_ID", CONTENT_ID_FIELDS),
             phone_region=phone_region_from_env(env),
             test_event_code=env_value(env, "TIKTOK_TEST_EVENT_CODE"),
             source_channels=parse_source_channels(env_value(env, "SHOPIFY_SOURCE_CHANNELS")),

@@ -39,8 +39,9 @@ stable id the delivery is skipped: an event without one could be counted twice.
 
 from __future__ import annotations
 
+from tiktok_relay.sources.common.events import envelope_for, to_request_body
 from tiktok_relay.sources.common.result import MappingResult
-from tiktok_relay.sources.shopify.mapping.assemble import envelope_for, map_webhook, state_key, to_request_body
+from tiktok_relay.sources.shopify.mapping.assemble import map_webhook, state_key
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 
 __all__ = ["ACCEPTED_CURRENCIES", "MappingResult", "envelope_for", "map_webhook", "state_key", "to_request_body"]

@@ -3,11 +3,10 @@ refuse a delivery, the channel it goes to, and the request body."""
 
 from __future__ import annotations
 
-import warnings as python_warnings
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from tiktok_relay.errors import ConfigurationError, DeprecatedEventWarning, EventValidationError
+from tiktok_relay.sources.common.events import build_event
 from tiktok_relay.sources.common.result import IgnoredReason, MappingResult
 from tiktok_relay.sources.common.timing import event_time
 from tiktok_relay.sources.shopify.mapping.carts import cart_delta
@@ -20,7 +19,7 @@ from tiktok_relay.sources.shopify.mapping.user import user_block
 from tiktok_relay.sources.shopify.mapping.values import shown
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
 from tiktok_relay.sources.shopify.topics import rest_form
-from tiktok_relay.tiktok.models import DEPRECATED_EVENTS, Envelope, Event, EventSource, deprecation_notice
+from tiktok_relay.tiktok.models import DEPRECATED_EVENTS, EventSource, deprecation_notice
 
 # The kind of payload each topic family carries (orders/paid -> an order).
 _KINDS = {"orders": "order", "checkouts": "checkout", "carts": "cart", "customers": "customer"}
@@ -92,7 +91,7 @@ def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySe
     data = _with_consent(_event_data(delivery, payload, settings, int(now), warnings, channel), consent)
     if delivery.kind == "checkout" and not any(key in data.get("user", {}) for key in _IDENTITY):
         return _nothing(_Ignored("other", ANONYMOUS_CHECKOUT), warnings)
-    event, problem = _build_event(data, warnings)
+    event, problem = build_event(data, warnings)
     if event is None:
         return _nothing(_Ignored("unmappable", problem or "could not build a valid event"), warnings)
     return MappingResult([event], None, warnings, event_source=channel)
@@ -109,29 +108,6 @@ def state_key(topic: str, payload: Any, shop_domain: str, settings: ShopifySetti
         return None
     token = event_id.removeprefix("shopify-cart-").rsplit("-", 1)[0]
     return f"shopify:{str(shop_domain).strip().lower()}:cart:{token}"
-
-
-def envelope_for(*, pixel_id: str, test_event_code: str | None, event_source: EventSource = "web",
-                 offline_event_set_id: str | None = None) -> Envelope:
-    """Where a Shopify delivery's events go: web events of the pixel, offline ones to the offline
-    event set, as test events if a code is set."""
-    if event_source == "offline":
-        if not isinstance(offline_event_set_id, str) or not offline_event_set_id.strip():
-            raise ConfigurationError("TIKTOK_OFFLINE_EVENT_SET_ID is not set; offline events need your offline event "
-                                     "set's id (event_source_id)")
-        return Envelope(event_source="offline", event_source_id=offline_event_set_id, test_event_code=test_event_code)
-    if not isinstance(pixel_id, str) or not pixel_id.strip():
-        raise ConfigurationError("TIKTOK_PIXEL_ID is not set; it is your pixel code (event_source_id)")
-    return Envelope(event_source="web", event_source_id=pixel_id, test_event_code=test_event_code)
-
-
-def to_request_body(result: MappingResult, *, pixel_id: str, test_event_code: str | None,
-                    offline_event_set_id: str | None = None) -> dict[str, Any]:
-    """The Events API request body (wire dict) for `result`; `data` is [] when nothing is sent:
-    what `map` prints, the same body the receiver queues."""
-    envelope = envelope_for(pixel_id=pixel_id, test_event_code=test_event_code, event_source=result.event_source,
-                            offline_event_set_id=offline_event_set_id)
-    return {**envelope.header(), "data": [event.wire() for event in result.events]}
 
 
 def _delivery(topic: Any, payload: Any, settings: ShopifySettings, warnings: list[str]) -> _Delivery | _Ignored:
@@ -169,7 +145,7 @@ def _map_cart(delivery: _Delivery, payload: dict, settings: ShopifySettings, now
         return _nothing(_Ignored("consent", consent.reason), warnings, delta.state)
     data = _with_consent(_event_data(delivery, {**payload, "line_items": delta.added}, settings, now, warnings, "web"),
                          consent)
-    event, problem = _build_event(data, warnings)
+    event, problem = build_event(data, warnings)
     if event is None:
         return _nothing(_Ignored("unmappable", problem or "could not build a valid event"), warnings, delta.state)
     return MappingResult([event], None, warnings, state=delta.state)
@@ -264,52 +240,3 @@ def _with_consent(data: dict[str, Any], consent: ConsentDecision) -> dict[str, A
     if consent.limited_data_use:
         data["limited_data_use"] = True
     return data
-
-
-def _build_event(data: dict[str, Any], warnings: list[str]) -> tuple[Event | None, str | None]:
-    """Event(**data); on validation errors drop the offending fields, then blocks, and retry.
-    A deprecated event name is in `warnings` already: not warned about again as a Python warning."""
-    if data["event"] in DEPRECATED_EVENTS:
-        with python_warnings.catch_warnings():
-            python_warnings.simplefilter("ignore", DeprecatedEventWarning)
-            return _validated(data, warnings)
-    return _validated(data, warnings)
-
-
-def _validated(data: dict[str, Any], warnings: list[str]) -> tuple[Event | None, str | None]:
-    for retry in range(3):
-        try:
-            return Event(**data), None
-        except EventValidationError as exc:
-            problems = exc.problems or []
-            fixed = False
-            for problem in problems:
-                if _drop(data, problem.loc, coarse=retry > 0):
-                    warnings.append(f"{problem.loc} dropped: {problem.problem}")
-                    fixed = True
-            if not fixed:
-                return None, f"could not build a valid event: {exc}"
-    return None, "could not build a valid event"
-
-
-def _drop(data: dict[str, Any], loc: str, coarse: bool) -> bool:
-    """Remove the field at dotted `loc` (or its whole top-level block). False if it cannot go."""
-    parts = loc.split(".")
-    top = parts[0]
-    if top not in ("user", "properties", "page") or top not in data:
-        return False
-    if coarse or len(parts) == 1:
-        del data[top]
-        return True
-    node: Any = data[top]
-    try:
-        for part in parts[1:-1]:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        last = parts[-1]
-        if isinstance(node, list):
-            del node[int(last)]
-        else:
-            del node[last]
-    except (KeyError, IndexError, ValueError, TypeError):
-        del data[top]
-    return True

@@ -12,18 +12,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from tiktok_relay.sources.common.privacy import (
-    KEPT_QUERY_PARAMETERS,
-    scrub_surrogates,
-    url_has_email,
-    without_private_query,
-)
+from tiktok_relay.sources.common.pages import bounded, is_absolute, private_parts_removed, referrer
 from tiktok_relay.sources.shopify.settings import ShopifySettings
 
-MAX_URL = 2048
 MYSHOPIFY = ".myshopify.com"
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?", re.ASCII)
-_ABSOLUTE_URL = re.compile(r"https?://[^/?#\s]+", re.ASCII | re.IGNORECASE)
 _URL_HOST = re.compile(r"https?://([^/?#:\s@]+)", re.ASCII | re.IGNORECASE)
 _STOREFRONT_LINKS = ("order_status_url", "abandoned_checkout_url")
 
@@ -33,23 +26,11 @@ def page_block(payload: Mapping[str, Any], settings: ShopifySettings, warnings: 
     page: dict[str, Any] = {}
     url = _page_url(payload, storefront_host(payload, settings), warnings)
     if url:
-        page["url"] = _bounded(url, "page.url", warnings)
-    referrer = _referrer(payload.get("referring_site"), warnings)
-    if referrer:
-        page["referrer"] = _bounded(referrer, "page.referrer", warnings)
+        page["url"] = bounded(url, "page.url", warnings)
+    came_from = referrer(payload.get("referring_site"), "referring_site", warnings)
+    if came_from:
+        page["referrer"] = bounded(came_from, "page.referrer", warnings)
     return page
-
-
-def _absolute(url: str) -> bool:
-    """An http(s) URL with a host."""
-    return _ABSOLUTE_URL.match(url) is not None
-
-
-def _bounded(url: str, name: str, warnings: list[str]) -> str:
-    """`url` cut to MAX_URL characters (a warning names `name` if it was), fit for JSON."""
-    if len(url) > MAX_URL:
-        warnings.append(f"{name} truncated to {MAX_URL} characters")
-    return scrub_surrogates(url[:MAX_URL])
 
 
 def storefront_host(payload: Mapping[str, Any], settings: ShopifySettings) -> str | None:
@@ -72,19 +53,12 @@ def _page_url(payload: Mapping[str, Any], storefront: str | None, warnings: list
     url = _landing_url(payload.get("landing_site"), storefront, warnings)
     if url is None:
         status = payload.get("order_status_url")
-        if isinstance(status, str) and _absolute(status.strip()):
+        if isinstance(status, str) and is_absolute(status.strip()):
             # Without its query: the `key` parameter opens the order status page (an access key).
             url = status.strip().split("?", 1)[0].split("#", 1)[0]
     if not url:
         return url
-    if url_has_email(url, keep=KEPT_QUERY_PARAMETERS):
-        warnings.append("page.url dropped: it contains what looks like an email address")
-        return None
-    url, removed = without_private_query(url, keep=KEPT_QUERY_PARAMETERS)
-    if removed:
-        warnings.append("page.url: query parameters other than ttclid and utm_* removed (they can hold "
-                        "customer data)")
-    return url
+    return private_parts_removed(url, warnings)
 
 
 def _landing_url(landing: Any, storefront: str | None, warnings: list[str]) -> str | None:
@@ -102,24 +76,7 @@ def _landing_url(landing: Any, storefront: str | None, warnings: list[str]) -> s
         warnings.append("landing_site ignored: a path, and the storefront's own domain is unknown (set "
                         "SHOPIFY_STOREFRONT_DOMAIN; the myshopify.com domain is not where the pixel's pages are)")
         return None
-    if _absolute(text):
+    if is_absolute(text):
         return text
     warnings.append("landing_site ignored: neither a path nor an absolute URL")
     return None
-
-
-def _referrer(referrer: Any, warnings: list[str]) -> str | None:
-    """referring_site without its query and fragment, if it is an absolute URL without an email."""
-    if not isinstance(referrer, str) or not referrer.strip():
-        if referrer is not None and not isinstance(referrer, str):
-            warnings.append("referring_site ignored: not a string")
-        return None
-    # Another site's query string is none of TikTok's business (search terms, email links).
-    text, _ = without_private_query(referrer.strip(), keep=frozenset())
-    if not _absolute(text):
-        warnings.append("referring_site ignored: not an absolute URL")
-        return None
-    if url_has_email(referrer.strip(), keep=frozenset()):
-        warnings.append("referring_site dropped: it contains what looks like an email address")
-        return None
-    return text

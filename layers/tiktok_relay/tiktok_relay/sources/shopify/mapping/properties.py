@@ -7,27 +7,23 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from tiktok_relay.sources.common.contents import (
+    MAX_BRAND,
+    MAX_CONTENT_ID,
+    MAX_CONTENT_NAME,
+    MAX_CONTENTS,
+    clear_text,
+    collect_contents,
+    content_id,
+    content_item,
+)
 from tiktok_relay.sources.common.values import as_amount, as_currency, as_decimal, as_quantity, as_text
 from tiktok_relay.sources.shopify.mapping.values import line_price, money_field, shopify_id
 from tiktok_relay.sources.shopify.settings import ShopifySettings
-from tiktok_relay.tiktok.cleartext import has_email
 from tiktok_relay.tiktok.models import MAX_AMOUNT, MAX_COUNT
 
-MAX_CONTENTS = 250
-MAX_CONTENT_ID = 100
-MAX_CONTENT_NAME = 150
-MAX_BRAND = 100
-# Estimated worst-case JSON bytes (ASCII-escaped) for properties.contents. With the other
-# capped fields, one delivery's request stays well under the 256 KiB SQS message limit.
-CONTENTS_BUDGET = 140_000
-_ITEM_OVERHEAD = 130  # keys, price, quantity, content_type of one contents item
+__all__ = ["MAX_CONTENTS", "properties_block"]
 _ID_CUT = f"line_items[] content_id truncated to {MAX_CONTENT_ID} characters"
-_NAME_CUT = f"line_items[].title truncated to {MAX_CONTENT_NAME} characters"
-_BRAND_CUT = f"line_items[].vendor truncated to {MAX_BRAND} characters"
-# Sent in clear: a title or vendor with an email address in it (a personalised item, a
-# marketplace seller's contact) must not leave.
-_NAME_EMAIL = "line_items[].title dropped: it contains what looks like an email address"
-_BRAND_EMAIL = "line_items[].vendor dropped: it contains what looks like an email address"
 
 
 def properties_block(kind: str, event_name: str, payload: Mapping[str, Any], order_id: str | None,
@@ -174,133 +170,30 @@ def _cart_total(lines: list[Any], money_key: str, warnings: list[str]) -> tuple[
     return currency, value
 
 
-def _content_id(line: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[str | None, bool]:
-    """(the first of `fields` that holds an id, whether it was truncated): variant and product
-    ids as numbers, a sku as text."""
-    for name in fields:
-        value = line.get(name)
-        if value is None:
-            continue
-        if name == "sku":
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)
-            text, cut = as_text(value, MAX_CONTENT_ID)
-            if text:
-                return text, cut
-        else:
-            text = shopify_id(value)
-            if text:
-                return text, False
-    return None, False
-
-
 def _contents(lines: list[Any], money_key: str, settings: ShopifySettings,
               warnings: list[str]) -> tuple[list[dict[str, Any]], int]:
-    """(contents items, total quantity) of the line items: at most MAX_CONTENTS items within
-    CONTENTS_BUDGET, while the quantity counts every line. Problems are summed up per kind."""
-    contents: list[dict[str, Any]] = []
-    counts: dict[str, int] = {}  # warning -> number of line items it concerns, in first-seen order
-    total_quantity = 0
-    budget = CONTENTS_BUDGET
-    lines_seen = 0
-    over_budget = False
+    """(contents items, total quantity) of the line items (common/contents.py's limits)."""
     fields = tuple(settings.content_id_fields) or ("variant_id", "product_id", "sku")
 
-    def note(what: str) -> None:
-        counts[what] = counts.get(what, 0) + 1
-
-    for line in lines:
-        if not isinstance(line, dict):
-            note("line_items[] ignored: not an object")
-            continue
-        lines_seen += 1
-        quantity = as_quantity(line.get("quantity"))
-        if quantity is not None:
-            total_quantity += quantity
-        elif line.get("quantity") is not None:
-            note(f"line_items[].quantity ignored: not a whole number from 0 to {MAX_COUNT}")
-        if len(contents) >= MAX_CONTENTS or over_budget:
-            continue
-        item, cost, cuts = _content(line, quantity, fields, money_key, note)
-        if not item:
-            note("line_items[] ignored: nothing usable")
-            continue
-        if cost > budget:
-            over_budget = True
-            continue
-        budget -= cost
-        item["content_type"] = "product"  # the model would copy it in anyway, more slowly
-        contents.append(item)
-        for what in cuts:
-            note(what)
-    for what, count in counts.items():
-        warnings.append(f"{what} ({count} line item{'s' if count != 1 else ''})")
-    if lines_seen > len(contents) and (len(contents) >= MAX_CONTENTS or over_budget):
-        limit = "the size limit" if over_budget else f"the {MAX_CONTENTS}-item limit"
-        warnings.append(f"properties.contents: {lines_seen} line items, sent the first {len(contents)} ({limit})")
-    return contents, total_quantity
-
-
-def _content(line: Mapping[str, Any], quantity: int | None, fields: tuple[str, ...], money_key: str,
+    def read(line: Mapping[str, Any], quantity: int | None,
              note: Callable[[str], None]) -> tuple[dict[str, Any], int, list[str]]:
-    """(contents item, its JSON cost estimate, the truncation notes that count only if the item
-    is kept) for one line item; a price problem is noted at once."""
-    content_id, name, brand, cuts = _content_texts(line, fields)
-    item: dict[str, Any] = {}
-    if content_id:
-        item["content_id"] = content_id
-    if name:
-        item["content_name"] = name
-    raw_price = line_price(line, money_key)
-    if raw_price is not None:
-        price, problem = as_amount(raw_price)
-        if problem:
-            note(f"line_items[] price ignored: {problem}")
-        else:
-            item["price"] = price
-    if quantity is not None:
-        item["quantity"] = quantity
-    if brand:
-        item["brand"] = brand
-    cost = (_ITEM_OVERHEAD + (_json_cost(content_id) if content_id else 0) + (_json_cost(name) if name else 0)
-            + (_json_cost(brand) if brand else 0))
-    return item, cost, cuts
+        cuts = []
+        identifier, id_cut = content_id(line, fields, id_of=shopify_id)
+        if id_cut:
+            cuts.append(_ID_CUT)
+        title = line.get("title")
+        if as_text(title)[0] is None:
+            title = line.get("name")
+        name, name_note = clear_text(title, MAX_CONTENT_NAME, "line_items[].title")
+        brand, brand_note = clear_text(line.get("vendor"), MAX_BRAND, "line_items[].vendor")
+        cuts += [what for what in (name_note, brand_note) if what]
+        price = None
+        raw_price = line_price(line, money_key)
+        if raw_price is not None:
+            price, problem = as_amount(raw_price)
+            if problem:
+                note(f"line_items[] price ignored: {problem}")
+        item, cost = content_item(identifier, name, brand, price, quantity)
+        return item, cost, cuts
 
-
-def _content_texts(line: Mapping[str, Any],
-                   fields: tuple[str, ...]) -> tuple[str | None, str | None, str | None, list[str]]:
-    """(content_id, content_name from title else name, brand from vendor, truncation notes)."""
-    content_id, id_cut = _content_id(line, fields)
-    name = line.get("title")
-    if type(name) is str and 0 < len(name) <= MAX_CONTENT_NAME and name.isascii() and name.strip() == name:
-        name_cut = False  # the usual case, without the general helper
-    else:
-        name, name_cut = as_text(name, MAX_CONTENT_NAME)
-        if name is None:
-            name, name_cut = as_text(line.get("name"), MAX_CONTENT_NAME)
-    brand = line.get("vendor")
-    if type(brand) is str and 0 < len(brand) <= MAX_BRAND and brand.isascii() and brand.strip() == brand:
-        brand_cut = False
-    else:
-        brand, brand_cut = as_text(brand, MAX_BRAND)
-    cuts = []
-    if id_cut:
-        cuts.append(_ID_CUT)
-    if name and has_email(name):
-        name, name_cut = None, False
-        cuts.append(_NAME_EMAIL)
-    if name_cut:
-        cuts.append(_NAME_CUT)
-    if brand and has_email(brand):
-        brand, brand_cut = None, False
-        cuts.append(_BRAND_EMAIL)
-    if brand_cut:
-        cuts.append(_BRAND_CUT)
-    return content_id, name, brand, cuts
-
-
-def _json_cost(text: str) -> int:
-    """Upper bound of the bytes `text` takes in ASCII-escaped JSON (what json.dumps writes)."""
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-        return len(text)
-    return 12 * len(text)  # \uXXXX, twice for characters outside the BMP
+    return collect_contents(lines, read, "line_items[]", warnings)

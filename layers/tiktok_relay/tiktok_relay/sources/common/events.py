@@ -1,0 +1,84 @@
+"""From a mapping's fields to what the receiver queues: one validated Event (dropping what
+TikTok's schema refuses rather than the whole event), and the envelope its request goes in."""
+
+from __future__ import annotations
+
+import warnings as python_warnings
+from typing import Any
+
+from tiktok_relay.errors import ConfigurationError, DeprecatedEventWarning, EventValidationError
+from tiktok_relay.sources.common.result import MappingResult
+from tiktok_relay.tiktok.models import DEPRECATED_EVENTS, Envelope, Event, EventSource
+
+
+def envelope_for(*, pixel_id: str, test_event_code: str | None, event_source: EventSource = "web",
+                 offline_event_set_id: str | None = None) -> Envelope:
+    """Where a delivery's events go: web events of the pixel, offline ones to the offline event
+    set, as test events if a code is set."""
+    if event_source == "offline":
+        if not isinstance(offline_event_set_id, str) or not offline_event_set_id.strip():
+            raise ConfigurationError("TIKTOK_OFFLINE_EVENT_SET_ID is not set; offline events need your offline event "
+                                     "set's id (event_source_id)")
+        return Envelope(event_source="offline", event_source_id=offline_event_set_id, test_event_code=test_event_code)
+    if not isinstance(pixel_id, str) or not pixel_id.strip():
+        raise ConfigurationError("TIKTOK_PIXEL_ID is not set; it is your pixel code (event_source_id)")
+    return Envelope(event_source="web", event_source_id=pixel_id, test_event_code=test_event_code)
+
+
+def to_request_body(result: MappingResult, *, pixel_id: str, test_event_code: str | None,
+                    offline_event_set_id: str | None = None) -> dict[str, Any]:
+    """The Events API request body (wire dict) for `result`; `data` is [] when nothing is sent:
+    what `map` prints, the same body the receiver queues."""
+    envelope = envelope_for(pixel_id=pixel_id, test_event_code=test_event_code, event_source=result.event_source,
+                            offline_event_set_id=offline_event_set_id)
+    return {**envelope.header(), "data": [event.wire() for event in result.events]}
+
+
+def build_event(data: dict[str, Any], warnings: list[str]) -> tuple[Event | None, str | None]:
+    """(Event(**data), None); on validation errors the offending fields are dropped (then their
+    blocks) with a warning each, and the event built again; (None, why) when nothing can be.
+    A deprecated event name is in `warnings` already: not warned about again as a Python warning."""
+    if data["event"] in DEPRECATED_EVENTS:
+        with python_warnings.catch_warnings():
+            python_warnings.simplefilter("ignore", DeprecatedEventWarning)
+            return _validated(data, warnings)
+    return _validated(data, warnings)
+
+
+def _validated(data: dict[str, Any], warnings: list[str]) -> tuple[Event | None, str | None]:
+    for retry in range(3):
+        try:
+            return Event(**data), None
+        except EventValidationError as exc:
+            problems = exc.problems or []
+            fixed = False
+            for problem in problems:
+                if _drop(data, problem.loc, coarse=retry > 0):
+                    warnings.append(f"{problem.loc} dropped: {problem.problem}")
+                    fixed = True
+            if not fixed:
+                return None, f"could not build a valid event: {exc}"
+    return None, "could not build a valid event"
+
+
+def _drop(data: dict[str, Any], loc: str, coarse: bool) -> bool:
+    """Remove the field at dotted `loc` (or its whole top-level block). False if it cannot go."""
+    parts = loc.split(".")
+    top = parts[0]
+    if top not in ("user", "properties", "page") or top not in data:
+        return False
+    if coarse or len(parts) == 1:
+        del data[top]
+        return True
+    node: Any = data[top]
+    try:
+        for part in parts[1:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        last = parts[-1]
+        if isinstance(node, list):
+            del node[int(last)]
+        else:
+            del node[last]
+    except (KeyError, IndexError, ValueError, TypeError):
+        del data[top]
+    return True
