@@ -160,13 +160,18 @@ class Tenants(Protocol):
 class Delivery:
     """A webhook delivery whose signature checked out (or, from EventBridge, whose envelope
     did): the store's delivery id, its topic and shop (lower case), the body bytes exactly as
-    delivered, and the tenant it was verified for (None only for hand-made deliveries)."""
+    delivered, and the tenant it was verified for (None only for hand-made deliveries).
+
+    `signed_id`: the store's id of the delivery when its signature covers it (Stripe's event id
+    is in the signed body), None when it does not (Shopify's and WooCommerce's ids are unsigned
+    headers). The receiver deduplicates on it when there is one, else on the body."""
 
     webhook_id: str
     topic: str
     shop: str
     body: bytes
     tenant: Tenant | None = field(default=None, compare=False, repr=False)
+    signed_id: str | None = None
 
 
 class WebhookSource(Protocol):
@@ -179,6 +184,11 @@ class WebhookSource(Protocol):
     # The lower-case headers naming the delivery (id, topic, shop). They are not signed: before
     # the signature checks out, logs show only their lengths and short hashes.
     identity_headers: tuple[str, ...]
+
+    def acknowledge_unsigned(self, headers: dict[str, str], raw: bytes) -> str | None:
+        """Why the receiver answers this request 200 without verifying or processing it, when it
+        is one the store sends unsigned on purpose (WooCommerce's ping on creating a webhook);
+        None for anything else. Must not read secrets or fail: it runs before the signature."""
 
     def verify(self, headers: dict[str, str], raw: bytes) -> Delivery:
         """The delivery, when `raw` is signed with a secret of the delivery's tenant (found

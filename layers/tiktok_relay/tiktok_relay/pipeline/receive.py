@@ -7,12 +7,14 @@ what follows once the delivery is vouched for.
 Statuses, documented for the stores' sake (Shopify deletes a subscription after repeated failures):
     202 queued                     the delivery's events are on the queue
     200 ignored                    nothing to send (topic not mapped, guest customer, test order...)
+    200 ignored (unsigned)         a request the store sends unsigned on purpose (WooCommerce's
+                                   ping when a webhook is created): nothing verified, nothing done
     200 duplicate                  a delivery with this topic, shop and body was already handled
                                    (whatever the first answer was, once the signature checked
                                    out: a retried 400 is not reprocessed). Keyed on what the
                                    signature covers, not on the unsigned delivery id: a replayed
                                    body under a fresh id, or a second subscription's copy, is a
-                                   duplicate too
+                                   duplicate too (Stripe signs its event id: keyed on that)
     400 bad request                body too large (checked before any hashing), not JSON / not an
                                    object, base64 flag lies, a required header is missing or
                                    not what the store sends
@@ -75,8 +77,10 @@ if TYPE_CHECKING:
 
     from tiktok_relay.sources.common.result import MappingResult
 
-IDEMPOTENCY_TTL_SECONDS = 3 * 24 * 3600  # longer than Shopify's 4 h of retries and TikTok's 48 h dedup
-MAX_BODY_BYTES = 5 * 1024 * 1024  # Shopify payloads are far smaller; Lambda's own limit is 6 MB
+# Longer than Shopify's 4 h of retries and TikTok's 48 h dedup; as long as Stripe's 3 days of
+# retries (a later one meets the remembered "sent" state of its payment, WooCommerce retries none).
+IDEMPOTENCY_TTL_SECONDS = 3 * 24 * 3600
+MAX_BODY_BYTES = 5 * 1024 * 1024  # store payloads are far smaller; Lambda's own limit is 6 MB
 # What the idempotency record is keyed on: a SHA-256 of the source, topic, shop and body (the
 # Powertools key prefix below is fixed, so the key survives deploys and renames).
 IDEMPOTENCY_KEY_PATH = "delivery_key"
@@ -164,12 +168,17 @@ def idempotency_data(source: str, delivery: Delivery) -> dict[str, Any]:
 
 def delivery_key(source: str, delivery: Delivery) -> str:
     """The deduplication key of a verified delivery: SHA-256 over the source, topic, shop and
-    the signed body. Not the store's delivery id, which is not signed."""
+    what the signature covers: the store's delivery id when it is signed (Stripe's event id: a
+    retry is re-signed and may carry other counters in its body), else the body. Never an
+    unsigned delivery id."""
     digest = hashlib.sha256()
     for part in (source, delivery.topic, delivery.shop):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
-    digest.update(delivery.body)
+    if delivery.signed_id is not None:
+        digest.update(b"signed id\0" + delivery.signed_id.encode("utf-8", "surrogatepass"))
+    else:
+        digest.update(delivery.body)
     return digest.hexdigest()
 
 
@@ -231,6 +240,8 @@ class Receiver:
         lowered = lower_headers(headers)
         try:
             raw = _capped_body(body, is_base64)
+            if (acknowledged := self._source.acknowledge_unsigned(lowered, raw)) is not None:
+                return Reply(200, "ignored", acknowledged)
             delivery = self._source.verify(lowered, raw)
         except (BodyEncodingError, DeliveryRejected, SignatureError) as exc:
             status = 401 if isinstance(exc, SignatureError) else 400
@@ -277,7 +288,7 @@ class Receiver:
         )
 
         try:
-            return self._process(delivery=idempotency_data(self._source.name, delivery))
+            reply: Reply = self._process(delivery=idempotency_data(self._source.name, delivery))
         except QueueError as exc:
             return Reply(503, "unavailable", f"could not enqueue the delivery ({exc}); retry later")
         except StateError as exc:
@@ -295,6 +306,9 @@ class Receiver:
             return Reply(500, "internal_error",
                          f"unexpected {type(exc).__name__} at {_where(exc)}; this is a tiktok-relay bug, "
                          f"{self._source.display_name} will retry")
+        if reply.outcome == "duplicate" and delivery.signed_id is not None:  # keyed on the signed id
+            reply = dataclasses.replace(reply, reason=f"this {self._source.webhook_id_name} was already received")
+        return reply
 
     def _map_and_enqueue(self, delivery: dict[str, Any]) -> Reply:
         verified: Delivery = delivery["delivery"]

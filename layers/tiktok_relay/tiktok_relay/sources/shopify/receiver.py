@@ -62,6 +62,9 @@ class ShopifySource:
         webhook_id, topic, shop = (_header(headers, name) for name in (WEBHOOK_ID_HEADER, TOPIC_HEADER, SHOP_HEADER))
         return _delivery(webhook_id, topic, shop, raw, tenant)
 
+    def acknowledge_unsigned(self, headers: dict[str, str], raw: bytes) -> str | None:
+        return None  # Shopify signs every delivery
+
     def from_event(self, event: Mapping[str, Any]) -> Delivery:
         """An EventBridge event of Shopify's partner event source (sources/shopify/eventbridge.py)."""
         partner = read_partner_event(event)
