@@ -103,22 +103,28 @@ class BodySignature:
         body = raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body)
         return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
 
+    def received(self, headers: Mapping[str, str]) -> bytes:
+        """The digest the request offers; SignatureError when it is missing or not one. Needs no
+        secret: a source calls it first, so that a request without a signature is refused (401)
+        before any secret is read, even where none is configured."""
+        value = next((found for name in self.names if (found := header(headers, name)) is not None), None)
+        if value is None or not value.strip():
+            raise SignatureError(f"{self.label} header is missing")
+        return base64_digest(value, self.label)
+
     def verify(self, headers: Mapping[str, str], raw_body: bytes | str, secrets: Sequence[str] | str, *,
                configured_in: str | None = None) -> None:
         """None when the delivery is signed with one of `secrets`; SignatureError otherwise (naming
         where the secrets are configured: `configured_in`, else the variable). ConfigurationError
         when no secret is configured."""
         keys = secret_keys(secrets, self.variable, self.hint)
-        value = next((found for name in self.names if (found := header(headers, name)) is not None), None)
-        if value is None or not value.strip():
-            raise SignatureError(f"{self.label} header is missing")
-        received = base64_digest(value, self.label)
+        received = self.received(headers)
         body = raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body)
         if not hmac_matches(body, (received,), keys):
             raise SignatureError(f"{self.label} matches no configured secret ({configured_in or self.variable})")
 
 
-def verify_with_refresh(secrets: SecretSource, check: Callable[[list[str]], None]) -> None:
+def verify_with_refresh(secrets: SecretSource, check: Callable[[list[str]], object]) -> None:
     """`check(the configured secrets)`; when it raises SignatureError, the secrets are read again
     (a rotated secret may still be cached) and checked once more only if they changed. A refresh
     is rate-limited and then returns the cached secrets: a forged request costs one pass over

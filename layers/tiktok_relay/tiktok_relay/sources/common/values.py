@@ -158,3 +158,9 @@ def from_minor_units(value: Any, exponent: int) -> tuple[float | None, str | Non
     if not math.isfinite(amount) or amount > MAX_AMOUNT:
         return None, "beyond what TikTok accepts (10^15)"
     return amount, None
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """An identifier (a topic, a source_name), safe to quote in a reason: printable ASCII, bounded."""
+    cleaned = "".join(ch if " " <= ch <= "~" else "?" for ch in text[:limit])
+    return repr(cleaned + ("..." if len(text) > limit else ""))

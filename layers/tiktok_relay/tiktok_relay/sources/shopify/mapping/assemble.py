@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from tiktok_relay.sources.common.events import build_event
 from tiktok_relay.sources.common.result import IgnoredReason, MappingResult
 from tiktok_relay.sources.common.timing import event_time
+from tiktok_relay.sources.common.values import shown
 from tiktok_relay.sources.shopify.mapping.carts import cart_delta
 from tiktok_relay.sources.shopify.mapping.channels import channel_reason, order_channel
 from tiktok_relay.sources.shopify.mapping.consent import ConsentDecision, consent_decision
@@ -16,7 +17,6 @@ from tiktok_relay.sources.shopify.mapping.identity import event_id_for, time_fie
 from tiktok_relay.sources.shopify.mapping.page import page_block
 from tiktok_relay.sources.shopify.mapping.properties import properties_block
 from tiktok_relay.sources.shopify.mapping.user import user_block
-from tiktok_relay.sources.shopify.mapping.values import shown
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
 from tiktok_relay.sources.shopify.topics import rest_form
 from tiktok_relay.tiktok.models import DEPRECATED_EVENTS, EventSource, deprecation_notice

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tiktok_relay.sources.shopify.mapping.values import shopify_id, shown
+from tiktok_relay.sources.common.values import shown
+from tiktok_relay.sources.shopify.mapping.values import shopify_id
 from tiktok_relay.sources.shopify.settings import DEFAULT_SOURCE_CHANNELS, Channel, ShopifySettings
 
 TIKTOK = "tiktok"

@@ -48,8 +48,3 @@ def line_price(line: Mapping[str, Any], money_key: str) -> Any:
         price = line.get("price")  # the REST field, in the shop currency
     return price
 
-
-def shown(text: str, limit: int = 80) -> str:
-    """An identifier (a topic, a source_name), safe to quote in a reason: printable ASCII, bounded."""
-    cleaned = "".join(ch if " " <= ch <= "~" else "?" for ch in text[:limit])
-    return repr(cleaned + ("..." if len(text) > limit else ""))
