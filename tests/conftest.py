@@ -15,5 +15,7 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ.pop("AWS_PROFILE", None)
 # The developer's own TikTok settings must not leak into tests.
 for _name in ("TIKTOK_ACCESS_TOKEN", "TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_API_BASE_URL",
-              "TIKTOK_API_VERSION", "TIKTOK_PHONE_REGION", "SHOPIFY_WEBHOOK_SECRET"):
+              "TIKTOK_API_VERSION", "TIKTOK_PHONE_REGION", "SHOPIFY_WEBHOOK_SECRET", "WOOCOMMERCE_WEBHOOK_SECRET",
+              "WOOCOMMERCE_PAID_STATUSES", "WOOCOMMERCE_CONTENT_ID", "STRIPE_WEBHOOK_SECRET", "STRIPE_EVENTS",
+              "RECEIVER_PLATFORMS"):
     os.environ.pop(_name, None)

@@ -48,7 +48,9 @@ def console_script() -> list[str]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without the developer's TIKTOK_* and SHOPIFY_* settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "SHOPIFY_"))}
+    """This environment without the developer's TIKTOK_*, SHOPIFY_*, WOOCOMMERCE_* and STRIPE_*
+    settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TIKTOK_", "SHOPIFY_", "WOOCOMMERCE_", "STRIPE_", "RECEIVER_PLATFORMS"))}
     env.update(extra)
     return env

@@ -11,6 +11,7 @@ from tiktok_relay.errors import ConfigurationError, DeliveryRejected, SignatureE
 from tiktok_relay.pipeline.ports import Delivery, SecretSource, Tenant, Tenants, UnknownTenant
 from tiktok_relay.pipeline.tenants import SingleTenant
 from tiktok_relay.sources.common.result import MappingResult
+from tiktok_relay.sources.routes import WEBHOOK_PATHS
 from tiktok_relay.sources.shopify.eventbridge import read_partner_event
 from tiktok_relay.sources.shopify.mapping import envelope_for, map_webhook, state_key
 from tiktok_relay.sources.shopify.settings import ShopifySettings
@@ -20,7 +21,7 @@ from tiktok_relay.sources.shopify.topics import rest_form
 from tiktok_relay.tiktok.models import Envelope
 
 # The receiver's route (template.yaml's HttpApi event, the handler, `serve`, `sign --curl`).
-WEBHOOK_PATH = "/webhooks/shopify"
+WEBHOOK_PATH = WEBHOOK_PATHS["shopify"]
 # HTTP API (payload v2) lower-cases header names.
 WEBHOOK_ID_HEADER = "x-shopify-webhook-id"
 TOPIC_HEADER = "x-shopify-topic"
