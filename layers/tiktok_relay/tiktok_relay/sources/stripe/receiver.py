@@ -1,0 +1,106 @@
+"""What the relay's receiver needs to know about Stripe: its signature (with the clock it is
+checked against) and its mapping, as a `WebhookSource` (tiktok_relay.pipeline.ports).
+
+A Stripe delivery is an Event object, signed whole: its id (`evt_...`), its type and, for Connect
+events, the connected `account` are in the body, not in headers. So the body is read for them
+only once its signature checked out. The delivery's id is the event's id, covered by the
+signature: the receiver deduplicates on it (Delivery.signed_id), since every retry is signed
+afresh. Its `shop` is the connected account (acct_...) on Connect events, else `stripe`: it names
+the store whose secrets and settings apply (`SingleStore.find`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tiktok_relay.errors import DeliveryRejected
+from tiktok_relay.pipeline.ports import Delivery, SecretSource
+from tiktok_relay.sources.common.events import envelope_for
+from tiktok_relay.sources.common.result import MappingResult
+from tiktok_relay.sources.common.signing import verify_with_refresh
+from tiktok_relay.sources.common.stores import SingleStore, StoreConfig
+from tiktok_relay.sources.routes import WEBHOOK_PATHS
+from tiktok_relay.sources.stripe.mapping import map_webhook, state_key
+from tiktok_relay.sources.stripe.settings import StripeSettings
+from tiktok_relay.sources.stripe.signature import parse_header, verify_stripe_signature
+from tiktok_relay.tiktok.models import Envelope
+
+# The receiver's route (template.yaml's HttpApi event, the handler, `serve`, `sign --curl`).
+WEBHOOK_PATH = WEBHOOK_PATHS["stripe"]
+SIGNATURE_HEADER = "stripe-signature"  # HTTP API (payload v2) lower-cases header names
+DEFAULT_ACCOUNT = "stripe"  # the `shop` of an event of the platform's own account (no `account` field)
+# What the event's id, type and account may be (Stripe's ids are letters, digits and _; types are
+# dotted words): anything else is not what Stripe sends, and would end up in logs and messages.
+_EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}", re.ASCII)
+_EVENT_TYPE = re.compile(r"[a-z0-9_]{1,40}(?:\.[a-z0-9_]{1,40}){1,5}", re.ASCII)
+_ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,250}", re.ASCII)
+
+
+class StripeSource:
+    """Stripe webhooks: the Stripe-Signature scheme with the account's secrets, checked against
+    `clock` (seconds; injected: tests and replays set it), the Stripe mapping, the account's pixel."""
+
+    name = "stripe"
+    display_name = "Stripe"
+    webhook_id_name = "Stripe event id"  # no header holds it: it is in the signed body
+    identity_headers: tuple[str, ...] = (SIGNATURE_HEADER,)
+
+    def __init__(self, *, secrets: SecretSource, settings: StripeSettings, pixel_id: str,
+                 clock: Callable[[], float] = time.time):
+        self._stores = SingleStore(StoreConfig(secrets=secrets, settings=settings, pixel_id=pixel_id))
+        self._clock = clock
+
+    def acknowledge_unsigned(self, headers: dict[str, str], raw: bytes) -> str | None:
+        return None  # Stripe signs every delivery
+
+    def verify(self, headers: dict[str, str], raw: bytes) -> Delivery:
+        # The account is in the body, which is not read before the signature checks out: the one
+        # store a deployment serves verifies it; a directory of many would find the account's
+        # secrets by the endpoint (the secret that matches), not by an unverified field.
+        parse_header(headers)  # no signature: 401 before any secret is read
+        config = self._stores.find(None)
+        now = self._clock()
+        verify_with_refresh(config.secrets, lambda secrets: verify_stripe_signature(headers, raw, secrets, now=now))
+        event_id, event_type, account = _identity(raw)
+        return Delivery(webhook_id=event_id, topic=event_type, shop=account, body=raw, signed_id=event_id)
+
+    def state_key(self, delivery: Delivery, payload: dict[str, Any]) -> str | None:
+        return state_key(delivery.topic, payload, delivery.shop, self._settings(delivery))
+
+    def map(self, delivery: Delivery, payload: dict[str, Any], *, now: int,
+            previous_state: dict[str, Any] | None = None) -> MappingResult:
+        return map_webhook(delivery.topic, payload, delivery.shop, self._settings(delivery), now=now,
+                           previous_state=previous_state)
+
+    def envelope(self, delivery: Delivery, result: MappingResult) -> Envelope:
+        config = self._stores.find(delivery.shop)
+        return envelope_for(pixel_id=config.pixel_id, test_event_code=config.settings.test_event_code,
+                            event_source=result.event_source)
+
+    def _settings(self, delivery: Delivery) -> StripeSettings:
+        return self._stores.find(delivery.shop).settings
+
+
+def _identity(raw: bytes) -> tuple[str, str, str]:
+    """(event id, event type, account) of a signed body; DeliveryRejected when it is not a Stripe
+    event (not JSON, not an object, or an id, type or account that is not Stripe's form)."""
+    try:
+        event = json.loads(raw)
+    except RecursionError:
+        raise DeliveryRejected("body is not valid JSON (nested too deeply)") from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError, an integer of over 4300 digits
+        raise DeliveryRejected("body is not valid JSON") from None
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise DeliveryRejected('body is not a Stripe event (an object with "object": "event")')
+    event_id, event_type, account = event.get("id"), event.get("type"), event.get("account")
+    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+        raise DeliveryRejected("the event's id is missing or not a Stripe event id (evt_...)")
+    if not isinstance(event_type, str) or not _EVENT_TYPE.fullmatch(event_type):
+        raise DeliveryRejected("the event's type is missing or not a Stripe event type")
+    if account is not None and not (isinstance(account, str) and _ACCOUNT.fullmatch(account)):
+        raise DeliveryRejected("the event's account is not a Stripe account id (acct_...)")
+    return event_id, event_type, account or DEFAULT_ACCOUNT
