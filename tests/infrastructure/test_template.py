@@ -34,9 +34,10 @@ import pytest
 import yaml
 
 from tests.support import ROOT
-from tiktok_relay.local.apigw import WEBHOOK_PATH, shopify_event
+from tiktok_relay.local.apigw import shopify_event
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.pipeline.receive import IDEMPOTENCY_KEY_PATH
+from tiktok_relay.sources.routes import WEBHOOK_PATHS
 from tiktok_relay.sources.shopify.receiver import WEBHOOK_ID_HEADER
 
 TEMPLATE = ROOT / "template.yaml"
@@ -61,6 +62,8 @@ ENV_SOURCES = [
     PACKAGE / "pipeline" / "runtime.py",
     PACKAGE / "config.py",
     PACKAGE / "sources" / "shopify" / "settings.py",
+    PACKAGE / "sources" / "woocommerce" / "settings.py",
+    PACKAGE / "sources" / "stripe" / "settings.py",
     PACKAGE / "pipeline" / "aws.py",
     PACKAGE / "pipeline" / "receive.py",
     PACKAGE / "pipeline" / "send.py",
@@ -655,20 +658,23 @@ def layer_problems(template: dict) -> list[str]:
 
 
 def api_problems(template: dict) -> list[str]:
-    """The receiver is behind an HTTP API (payload v2: lower-case header names) on WEBHOOK_PATH."""
+    """The receiver is behind an HTTP API (payload v2: lower-case header names), one POST route
+    per store platform (tiktok_relay.sources.routes.WEBHOOK_PATHS), all on one API."""
     events = [e.get("Properties", {}) for e in props(template, RECEIVER).get("Events", {}).values()
               if e.get("Type") == "HttpApi"]
-    if len(events) != 1:
-        return [f"{RECEIVER} must have exactly one HttpApi event, has {len(events)}"]
-    [event] = events
+    routes = sorted(f"{str(e.get('Method', '')).upper()} {e.get('Path')}" for e in events)
+    wanted = sorted(f"POST {path}" for path in WEBHOOK_PATHS.values())
     problems = []
-    if (event.get("Path"), str(event.get("Method", "")).upper()) != (WEBHOOK_PATH, "POST"):
-        problems.append(f"the HttpApi route is {event.get('Method')} {event.get('Path')}, not POST {WEBHOOK_PATH}")
-    if str(event.get("PayloadFormatVersion", "2.0")) != "2.0":
-        problems.append("the HttpApi event must use payload format 2.0 (the code expects lower-case headers)")
-    api = ref(event.get("ApiId"))
-    if api not in resources(template, "AWS::Serverless::HttpApi"):
-        problems.append(f"the HttpApi event's ApiId is not an AWS::Serverless::HttpApi of this template: {api!r}")
+    if routes != wanted:
+        problems.append(f"the HttpApi routes are {routes}, not one POST per platform: {wanted}")
+    for event in events:
+        if str(event.get("PayloadFormatVersion", "2.0")) != "2.0":
+            problems.append("the HttpApi event must use payload format 2.0 (the code expects lower-case headers)")
+        api = ref(event.get("ApiId"))
+        if api not in resources(template, "AWS::Serverless::HttpApi"):
+            problems.append(f"the HttpApi event's ApiId is not an AWS::Serverless::HttpApi of this template: {api!r}")
+    if len({ref(event.get("ApiId")) for event in events}) > 1:
+        problems.append("the HttpApi routes are on several APIs: one API, one throttle and one access log")
     return problems
 
 
@@ -684,8 +690,9 @@ def output_problems(template: dict) -> list[str]:
                   if e.get("Type") == "HttpApi"]
     api = ref(api_events[0].get("ApiId")) if api_events else None
     subs = [v["Fn::Sub"] for v in values if isinstance(v, dict) and isinstance(v.get("Fn::Sub"), str)]
-    if not any(s.startswith("https://") and f"${{{api}}}" in s and s.endswith(WEBHOOK_PATH) for s in subs):
-        problems.append(f"no output gives the webhook URL (https://${{{api}}}...{WEBHOOK_PATH})")
+    for path in WEBHOOK_PATHS.values():
+        if not any(s.startswith("https://") and f"${{{api}}}" in s and s.endswith(path) for s in subs):
+            problems.append(f"no output gives the webhook URL (https://${{{api}}}...{path})")
     return problems
 
 
@@ -977,12 +984,16 @@ MISTAKES = [
     ("api", _set(f"{R}/{RECEIVER}/Properties/Events/ShopifyWebhook/Properties/Path", "/webhooks"), "HttpApi route"),
     ("api", _set(f"{R}/{RECEIVER}/Properties/Events/ShopifyWebhook/Properties/PayloadFormatVersion", "1.0"),
      "payload format 2.0"),
-    ("api", _set(f"{R}/{RECEIVER}/Properties/Events/ShopifyWebhook/Type", "Api"), "exactly one HttpApi"),
+    ("api", _set(f"{R}/{RECEIVER}/Properties/Events/ShopifyWebhook/Type", "Api"), "one POST per platform"),
+    ("api", _set(f"{R}/{RECEIVER}/Properties/Events/StripeWebhook", _DELETE), "one POST per platform"),
+    ("api", _set(f"{R}/{RECEIVER}/Properties/Events/WooCommerceWebhook/Properties/ApiId", {"Ref": "OtherApi"}),
+     "not an AWS::Serverless::HttpApi"),
     ("outputs", _set("Outputs/DeadLetterQueueUrl", _DELETE), "dead-letter queue"),
     ("outputs", _set("Outputs/IdempotencyTableName", _DELETE), "idempotency table"),
     ("outputs", _set("Outputs/EventsQueueUrl", _DELETE), "the events queue"),
     ("outputs", _set("Outputs/ShopifyWebhookUrl/Value",
                      {"Fn::Sub": "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"}), "webhook URL"),
+    ("outputs", _set("Outputs/StripeWebhookUrl", _DELETE), "/webhooks/stripe"),
     ("iam", _set(f"{R}/{RECEIVER}/Properties/Policies/1/Statement/0/Action", "dynamodb:*"), "action 'dynamodb:*'"),
     ("iam", _set(f"{R}/{RECEIVER}/Properties/Policies/1/Statement/0/Resource", "*"), "resource '*'"),
     ("iam", _set(f"{R}/{SENDER}/Properties/Policies/2/Statement/0/Action", ["sqs:SendMessage", "*"]), "action '*'"),
@@ -1534,9 +1545,11 @@ def test_generated_roles_grant_no_wildcards(deployment):
 
 
 def _allowed(role: dict) -> list[tuple[str, object]]:
-    return [(action, statement.get("Resource")) for policy in role.get("Policies", [])
+    """(action, resource) of every statement, one pair per resource a statement lists."""
+    return [(action, resource) for policy in role.get("Policies", [])
             for statement in _as_list(policy["PolicyDocument"]["Statement"])
-            for action in _as_list(statement["Action"])]
+            for action in _as_list(statement["Action"])
+            for resource in _as_list(statement.get("Resource"))]
 
 
 def _queue_of(resource) -> str | None:
@@ -1553,15 +1566,16 @@ def _secrets_read(role: dict) -> set[str]:
 
 
 def test_each_function_reads_only_the_secrets_it_needs(deployment):
-    """One shop: the receiver its webhook secret, the sender its access token, the EventBridge
-    intake none (it checks no signature and sends nothing). Many shops: each only the tenants
-    document, which holds every shop's secrets and pixels."""
+    """One store per platform: the receiver each platform's webhook secret, the sender its access
+    token, the EventBridge intake none (it checks no signature and sends nothing). Many stores:
+    each only the tenants document, which holds every store's secrets and pixels."""
     name, template = deployment
     many = name.startswith("many")
-    wanted = {RECEIVER: "${TenantsSecretName}-??????" if many else "${ShopifyWebhookSecretName}-??????",
-              SENDER: "${TenantsSecretName}-??????" if many else "${TikTokAccessTokenSecretName}-??????"}
-    for fn, secret in wanted.items():
-        assert _secrets_read(_generated_role(template, fn)) == {secret}, fn
+    webhook_secrets = {f"${{{platform}WebhookSecretName}}-??????" for platform in ("Shopify", "WooCommerce", "Stripe")}
+    wanted = {RECEIVER: {"${TenantsSecretName}-??????"} if many else webhook_secrets,
+              SENDER: {"${TenantsSecretName}-??????" if many else "${TikTokAccessTokenSecretName}-??????"}}
+    for fn, secrets in wanted.items():
+        assert _secrets_read(_generated_role(template, fn)) == secrets, fn
     if "EventBridge" in name:
         assert _secrets_read(_generated_role(template, EVENTBRIDGE)) == ({"${TenantsSecretName}-??????"} if many
                                                                          else set())

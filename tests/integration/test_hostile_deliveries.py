@@ -523,8 +523,9 @@ def test_the_receivers_reply_and_repr_carry_no_pii_or_secret(relay):
 
 @pytest.fixture
 def compare_calls(monkeypatch):
-    """Spy on hmac.compare_digest as the signature module sees it."""
-    from tiktok_relay.sources.shopify import signature
+    """Spy on hmac.compare_digest as the signature module sees it (every store's HMAC check is
+    sources/common/signing.py's)."""
+    from tiktok_relay.sources.common import signing as signature
 
     calls: list[tuple[bytes, bytes]] = []
 
@@ -593,16 +594,26 @@ def test_the_handler_rejects_near_misses_through_the_same_compare_path(compare_c
 
 
 def test_verification_never_compares_digests_with_equality():
+    """Every store's check ends in common/signing.py's hmac_matches, which compares with
+    compare_digest only; none of them compares a digest with == on its way there."""
+    from tiktok_relay.sources.common import signing
     from tiktok_relay.sources.shopify import signature
+    from tiktok_relay.sources.stripe import signature as stripe_signature
 
-    tree = ast.parse(textwrap.dedent(inspect.getsource(signature.verify_shopify_signature)))
-    digest_names = {"expected", "received", "digest"}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-            assert not names & digest_names, ast.unparse(node)
-    calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    assert "hmac.compare_digest" in calls
+    digest_names = {"expected", "received", "digest", "digests"}
+    checks = (signature.verify_shopify_signature, signing.BodySignature.verify, signing.hmac_matches,
+              stripe_signature.verify_stripe_signature)
+    calls: dict[str, set[str]] = {}
+    for function in checks:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                assert not names & digest_names, ast.unparse(node)
+        calls[function.__name__] = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert "hmac.compare_digest" in calls["hmac_matches"]
+    assert "hmac_matches" in calls["verify"] and "hmac_matches" in calls["verify_stripe_signature"]
+    assert calls["verify_shopify_signature"] == {"SIGNATURE.verify"}
 
 
 # --- specifics the corpus alone does not show -------------------------------------------------------

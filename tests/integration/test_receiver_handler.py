@@ -117,7 +117,8 @@ def test_any_other_route_gets_a_json_404_with_a_status(aws, receiver_app, method
 
     status, body = invoke(receiver_app, http_api_event(method, path, {"content-type": "application/json"}, b"{}"))
     assert status == 404
-    assert body == {"status": "not_found", "reason": "no such route; webhooks go to POST /webhooks/shopify"}
+    assert body == {"status": "not_found", "reason": "no such route; webhooks go to POST /webhooks/shopify, "
+                                                     "POST /webhooks/woocommerce, POST /webhooks/stripe"}
     assert aws.messages() == []
 
 
@@ -222,8 +223,8 @@ def test_missing_pixel_id_names_the_variable(aws, receiver_app, monkeypatch):
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")  # no route ran, so no metrics
 def test_unknown_route_is_404_not_5xx(aws, receiver_app):
     event = event_file("shopify/orders_paid.json")
-    event["rawPath"] = event["requestContext"]["http"]["path"] = "/webhooks/woocommerce"
-    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /webhooks/woocommerce"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/webhooks/bigcommerce"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /webhooks/bigcommerce"
     from tiktok_relay.local.lambda_context import FakeLambdaContext
 
     response = receiver_app.lambda_handler(event, FakeLambdaContext())

@@ -179,7 +179,6 @@ class WebhookSource(Protocol):
 
     name: str  # the queue messages' `source`, and the idempotency key prefix: never change it
     display_name: str  # for messages: "Shopify"
-    webhook_id_header: str  # the lower-case header holding the delivery id (the logs' correlation id)
     webhook_id_name: str  # that header as the store's documentation spells it
     # The lower-case headers naming the delivery (id, topic, shop). They are not signed: before
     # the signature checks out, logs show only their lengths and short hashes.

@@ -1,9 +1,11 @@
-"""Where the Lambda handlers get their receiver and sender.
+"""Where the Lambda handlers get their receivers (one per store platform) and sender.
 
 In Lambda they are built once per container from the environment (see `ENVIRONMENT`), lazily
-on the first invocation so that a configuration error becomes a clear 500/log line instead of
-an import crash. The local replay, `serve` and the tests call `install()` with in-memory ports
-and then run the very same handler modules.
+on the first invocation of each (a platform's receiver on its first delivery) so that a
+configuration error becomes a clear 500/log line instead of an import crash, and a deployment
+that receives only one platform's webhooks never reads the others' secrets. The local replay,
+`serve` and the tests call `install()` with in-memory ports and then run the very same handler
+modules.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.config import TikTokSettings, checked_secret, env_value, max_event_age_from_env, require
 from tiktok_relay.errors import ConfigurationError
-from tiktok_relay.pipeline.ports import SecretSource
+from tiktok_relay.pipeline.ports import SecretSource, WebhookSource
 
 if TYPE_CHECKING:
     from tiktok_relay.pipeline.messages import QueuedDelivery
@@ -30,18 +32,22 @@ if TYPE_CHECKING:
 # Every variable the deployed functions read. The SAM template must set each one of them
 # (tests/integration/test_template.py checks it); LOCAL_ONLY ones are for running outside AWS
 # and must never be set by the template (they would hold secrets in plaintext).
-RECEIVER_ENVIRONMENT = (
+_SHOPIFY_ENVIRONMENT = (
     "TIKTOK_PIXEL_ID", "EVENTS_QUEUE_URL", "IDEMPOTENCY_TABLE", "SHOPIFY_WEBHOOK_SECRET_NAME",
     "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CURRENCY",
     "SHOPIFY_CONTENT_ID", "STATE_TABLE", "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS",
     "SHOPIFY_STOREFRONT_DOMAIN", "SHOPIFY_CONSENT", "TENANTS_SECRET_NAME",
 )
+RECEIVER_ENVIRONMENT = (
+    *_SHOPIFY_ENVIRONMENT, "RECEIVER_PLATFORMS", "WOOCOMMERCE_WEBHOOK_SECRET_NAME", "WOOCOMMERCE_PAID_STATUSES",
+    "WOOCOMMERCE_CONTENT_ID", "STRIPE_WEBHOOK_SECRET_NAME", "STRIPE_EVENTS",
+)
 SENDER_ENVIRONMENT = (
     "TIKTOK_ACCESS_TOKEN_SECRET_NAME", "DEAD_LETTER_QUEUE_URL", "EVENTS_QUEUE_URL", "TIKTOK_API_VERSION",
     "TIKTOK_API_BASE_URL", "TIKTOK_MAX_EVENT_AGE", "TENANTS_SECRET_NAME", "LEDGER_TABLE",
 )
-# The EventBridge intake does what the receiver does, without a signature: no webhook secret.
-EVENTBRIDGE_ENVIRONMENT = tuple(name for name in RECEIVER_ENVIRONMENT if name != "SHOPIFY_WEBHOOK_SECRET_NAME")
+# The EventBridge intake does what the receiver does for Shopify, without a signature: no webhook secret.
+EVENTBRIDGE_ENVIRONMENT = tuple(name for name in _SHOPIFY_ENVIRONMENT if name != "SHOPIFY_WEBHOOK_SECRET_NAME")
 # The scheduled reconcile function (handlers/reconcile.py): the shop's orders and the mapping
 # settings (the receiver's), the ledger to look them up in, the queue for the missed ones.
 RECONCILE_ENVIRONMENT = (
@@ -50,26 +56,35 @@ RECONCILE_ENVIRONMENT = (
     "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID", "TIKTOK_OFFLINE_EVENT_SET_ID", "SHOPIFY_SOURCE_CHANNELS",
     "SHOPIFY_STOREFRONT_DOMAIN", "SHOPIFY_CONSENT", "TENANTS_SECRET_NAME",
 )
-LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "TIKTOK_RELAY_TENANTS", "SHOPIFY_ADMIN_ACCESS_TOKEN",
-              "SHOPIFY_ADMIN_BASE_URL")
+LOCAL_ONLY = ("TIKTOK_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "WOOCOMMERCE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET",
+              "TIKTOK_RELAY_TENANTS", "SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL")
 # The scheduled window when RECONCILE_WINDOW is unset (template.yaml's ReconcileWindow default).
 DEFAULT_RECONCILE_WINDOW = "6h"
+# Which store platforms' webhooks a deployment receives (RECEIVER_PLATFORMS, the template's
+# StorePlatforms). A delivery to another platform's route is answered 404: a request to a route
+# nobody configured is refused as unknown, never a 5xx that pages someone and makes the store retry.
+PLATFORMS_VARIABLE = "RECEIVER_PLATFORMS"
+DEFAULT_PLATFORMS = ("shopify",)
 
 # Clients the sender keeps, one per tenant token: far more than one stack's tenants (the tenants
 # document holds about 200 at most, Secrets Manager's 64 KB).
 MAX_CLIENTS = 1000
 
-# What install() gave, or what was built from the environment on first use: "receiver",
+# What install() gave, or what was built from the environment on first use: "receiver:<platform>",
 # "sender", "event_receiver", "reconcile".
 _built: dict[str, Any] = {}
 
 
 def install(*, receiver: Receiver | None = None, sender: QueueSender | None = None,
-            event_receiver: Receiver | None = None, reconcile: ScheduledReconcile | None = None) -> None:
-    """Use these instead of building from the environment (replay, serve, tests); None: build
-    that one from the environment on first use."""
+            event_receiver: Receiver | None = None, receivers: Mapping[str, Receiver] | None = None,
+            reconcile: ScheduledReconcile | None = None) -> None:
+    """Use these instead of building from the environment (replay, serve, tests): `receivers` by
+    platform name, `receiver` as Shopify's; None: build that one from the environment on first use."""
     _built.clear()
-    given = {"receiver": receiver, "sender": sender, "event_receiver": event_receiver, "reconcile": reconcile}
+    given = {"sender": sender, "event_receiver": event_receiver, "reconcile": reconcile,
+             **{f"receiver:{name}": part for name, part in (receivers or {}).items()}}
+    if receiver is not None:
+        given["receiver:shopify"] = receiver
     _built.update({name: part for name, part in given.items() if part is not None})
 
 
@@ -80,8 +95,34 @@ def _once(name: str, build: Callable[[Mapping[str, str]], Any]) -> Any:
     return _built[name]
 
 
-def receiver() -> Receiver:
-    return _once("receiver", build_receiver)
+def enabled_platforms(env: Mapping[str, str]) -> tuple[str, ...]:
+    """RECEIVER_PLATFORMS: some of shopify, woocommerce, stripe, comma-separated (default shopify)."""
+    from tiktok_relay.sources.routes import PLATFORMS
+
+    raw = env_value(env, "RECEIVER_PLATFORMS")
+    if raw is None:
+        return DEFAULT_PLATFORMS
+    names = tuple(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
+    if not names or any(name not in PLATFORMS for name in names):
+        raise ConfigurationError(f"{PLATFORMS_VARIABLE} must list some of {', '.join(PLATFORMS)} (comma-separated)")
+    return names
+
+
+def not_received(platform: str) -> str | None:
+    """Why this deployment does not receive `platform`'s webhooks (RECEIVER_PLATFORMS leaves it
+    out, and none was installed); None when it does. ConfigurationError for a bad RECEIVER_PLATFORMS."""
+    if f"receiver:{platform}" in _built or platform in enabled_platforms(os.environ):
+        return None
+    from tiktok_relay.sources.routes import DISPLAY_NAMES
+
+    return (f"this deployment does not receive {DISPLAY_NAMES.get(platform, platform)} webhooks: add {platform} to "
+            f"{PLATFORMS_VARIABLE} (the StorePlatforms parameter of the SAM template)")
+
+
+def receiver(platform: str = "shopify") -> Receiver:
+    """The receiver of `platform`'s webhooks (tiktok_relay.sources.routes.PLATFORMS): the one
+    installed, else built from the environment."""
+    return _once(f"receiver:{platform}", lambda env: build_receiver(env, platform))
 
 
 def sender() -> QueueSender:
@@ -124,32 +165,51 @@ def _secret(env: Mapping[str, str], plain_var: str, name_var: str) -> SecretSour
     raise ConfigurationError(f"{name_var} is not set (or {plain_var} when running outside AWS)")
 
 
-def build_receiver(env: Mapping[str, str], *, signed: bool = True) -> Receiver:
-    """The receiver of the environment's shops: the tenants document's (pipeline/tenants.py)
-    when one is configured, else the one shop of TIKTOK_PIXEL_ID and SHOPIFY_WEBHOOK_SECRET(_NAME).
-    `signed=False`: for the EventBridge intake, which checks no signature (no secret is read)."""
-    from tiktok_relay.pipeline.aws import DynamoDBStateStore, SqsQueue, dynamodb_idempotency_store
-    from tiktok_relay.pipeline.receive import Receiver
+def build_source(env: Mapping[str, str], platform: str = "shopify", *, signed: bool = True) -> WebhookSource:
+    """`platform`'s webhook source: the tenants document's stores (pipeline/tenants.py) when one
+    is configured, else the one store of TIKTOK_PIXEL_ID and the platform's secret (Secrets
+    Manager, or the plain variable outside AWS) and settings: ConfigurationError naming what is
+    missing or wrong. `signed=False`: for the EventBridge intake, which checks no signature (no
+    secret is read)."""
+    pixel = ("TIKTOK_PIXEL_ID", "as the event_source_id of every event")
+    if platform == "woocommerce":
+        from tiktok_relay.sources.woocommerce.receiver import WooCommerceSource
+        from tiktok_relay.sources.woocommerce.settings import WooCommerceSettings
+
+        return WooCommerceSource(secrets=_secret(env, "WOOCOMMERCE_WEBHOOK_SECRET", "WOOCOMMERCE_WEBHOOK_SECRET_NAME"),
+                                 settings=WooCommerceSettings.from_env(env), pixel_id=require(env, *pixel))
+    if platform == "stripe":
+        from tiktok_relay.sources.stripe.receiver import StripeSource
+        from tiktok_relay.sources.stripe.settings import StripeSettings
+
+        return StripeSource(secrets=_secret(env, "STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_NAME"),
+                            settings=StripeSettings.from_env(env), pixel_id=require(env, *pixel))
     from tiktok_relay.pipeline.tenants import tenants_from_env
     from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
     tenants = tenants_from_env(env)
     if tenants is not None:
-        source = ShopifySource(tenants=tenants)
-    else:
-        source = ShopifySource(
-            secrets=_secret(env, "SHOPIFY_WEBHOOK_SECRET", "SHOPIFY_WEBHOOK_SECRET_NAME") if signed else None,
-            settings=ShopifySettings.from_env(env),
-            pixel_id=require(env, "TIKTOK_PIXEL_ID", "as the event_source_id of every event"),
-        )
+        return ShopifySource(tenants=tenants)
+    return ShopifySource(
+        secrets=_secret(env, "SHOPIFY_WEBHOOK_SECRET", "SHOPIFY_WEBHOOK_SECRET_NAME") if signed else None,
+        settings=ShopifySettings.from_env(env), pixel_id=require(env, *pixel))
+
+
+def build_receiver(env: Mapping[str, str], platform: str = "shopify", *, signed: bool = True) -> Receiver:
+    """`platform`'s receiver: its source, the queue, the idempotency and state tables."""
+    from tiktok_relay.pipeline.aws import DynamoDBStateStore, SqsQueue, dynamodb_idempotency_store
+    from tiktok_relay.pipeline.receive import Receiver
+
+    source = build_source(env, platform, signed=signed)
     return Receiver(
         source=source,
         queue=SqsQueue(require(env, "EVENTS_QUEUE_URL", "to enqueue deliveries")),
         idempotency_store=dynamodb_idempotency_store(
             require(env, "IDEMPOTENCY_TABLE", "to deduplicate deliveries")
         ),
-        state_store=DynamoDBStateStore(require(env, "STATE_TABLE", "to remember carts between deliveries")),
+        state_store=DynamoDBStateStore(require(env, "STATE_TABLE", "to remember carts and sent orders between "
+                                                                  "deliveries")),
     )
 
 
