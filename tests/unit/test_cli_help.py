@@ -39,8 +39,8 @@ def test_version_is_the_package_version():
 
 def test_every_command_is_listed():
     assert set(COMMANDS) == {"build", "send", "fake-tiktok", "fake-shopify", "map", "sign", "register",
-                             "register shopify", "replay", "serve", "snippet", "snippet shopify", "tenants",
-                             "tenants check", "reconcile", "reconcile shopify", "quality", "redrive"}
+                             "register shopify", "replay", "serve", "snippet", "snippet shopify", "snippet woocommerce",
+                             "tenants", "tenants check", "reconcile", "reconcile shopify", "quality", "redrive"}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

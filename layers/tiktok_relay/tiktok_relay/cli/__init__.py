@@ -5,13 +5,13 @@ Commands (their names, flags and output shapes are relied upon; keep them):
     send        build, post to TikTok, print a summary; non-zero exit unless everything was delivered
     fake-tiktok serve the fake Events API on 127.0.0.1
     fake-shopify serve the fake Shopify Admin API on 127.0.0.1 (what `register` and `reconcile` call)
-    map         a Shopify webhook payload -> the request body it becomes
+    map         a store's webhook payload (Shopify, WooCommerce, Stripe) -> the request body it becomes
     sign        a webhook payload -> a signed API Gateway event for `replay`, or a curl command
     register    subscribe a shop's webhooks to the deployed URL (or print shopify.app.toml)
     reconcile   the orders paid in a window against what was delivered; send the missed ones, report
     replay      run events/ files through receiver -> queue -> sender, like Lambda, without Docker
     serve       the receiver over HTTP on localhost, like `sam local start-api`
-    snippet     the storefront code (theme snippet, custom pixel), filled in
+    snippet     the storefront code (Shopify's theme snippet and custom pixel, WooCommerce's plugin)
     tenants check  validate a tenants document (many shops in one deployment), printing no secret
     redrive     dead letters back: a dead-letter file's to TikTok, the dead-letter queue's to the events queue
     quality     match-key coverage of request bodies or replay --json output, and an EMQ estimate
@@ -45,6 +45,14 @@ ENVIRONMENT = {
     "SHOPIFY_CURRENCY": "shop (default) or presentment",
     "SHOPIFY_CONTENT_ID": "line-item fields for content_id (default variant_id,product_id,sku)",
     "SHOPIFY_CONSENT": "respect (default), require or ignore the buyer's recorded tracking consent",
+    "WOOCOMMERCE_WEBHOOK_SECRET": "WooCommerce webhook secret(s), comma-separated (default: the local development "
+                                  "secret)",
+    "WOOCOMMERCE_PAID_STATUSES": "order statuses that send the Purchase (default processing,completed)",
+    "WOOCOMMERCE_CONTENT_ID": "line-item fields for content_id (default variation_id,product_id,sku)",
+    "STRIPE_WEBHOOK_SECRET": "Stripe endpoint signing secret(s), comma-separated (default: the local development "
+                             "secret)",
+    "STRIPE_EVENTS": "event types that send the Purchase (default checkout.session.completed,"
+                     "checkout.session.async_payment_succeeded)",
     "SHOPIFY_ADMIN_ACCESS_TOKEN": "Admin API access token (instead of --access-token)",
     "SHOPIFY_ADMIN_BASE_URL": "replaces https://SHOP, e.g. the fake Admin API's URL",
     "TIKTOK_RELAY_TENANTS": "a tenants document (many shops); replaces the single-shop settings",
@@ -57,8 +65,10 @@ ENVIRONMENT = {
 }
 _BUILD_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION")
 _MAPPING_ENV = ("TIKTOK_PIXEL_ID", "TIKTOK_TEST_EVENT_CODE", "TIKTOK_PHONE_REGION", "SHOPIFY_TOPIC_EVENTS",
-                "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID", "SHOPIFY_CONSENT")
-_LOCAL_ENV = ("TIKTOK_RELAY_TENANTS", "SHOPIFY_WEBHOOK_SECRET", *_MAPPING_ENV,
+                "SHOPIFY_CURRENCY", "SHOPIFY_CONTENT_ID", "SHOPIFY_CONSENT", "WOOCOMMERCE_PAID_STATUSES",
+                "WOOCOMMERCE_CONTENT_ID", "STRIPE_EVENTS")
+_SECRETS_ENV = ("SHOPIFY_WEBHOOK_SECRET", "WOOCOMMERCE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET")
+_LOCAL_ENV = ("TIKTOK_RELAY_TENANTS", *_SECRETS_ENV, *_MAPPING_ENV,
               "TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION")
 COMMAND_ENVIRONMENT = {
     "build": _BUILD_ENV,
@@ -66,12 +76,13 @@ COMMAND_ENVIRONMENT = {
     "fake-tiktok": ("TIKTOK_ACCESS_TOKEN",),
     "fake-shopify": (),
     "map": ("TIKTOK_RELAY_TENANTS", *_MAPPING_ENV),
-    "sign": ("TIKTOK_RELAY_TENANTS", "SHOPIFY_WEBHOOK_SECRET"),
+    "sign": ("TIKTOK_RELAY_TENANTS", *_SECRETS_ENV),
     "register": ("TIKTOK_RELAY_TENANTS", "SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL",
                  "SHOPIFY_TOPIC_EVENTS"),
     "replay": _LOCAL_ENV,
     "serve": _LOCAL_ENV,
     "snippet": ("TIKTOK_PIXEL_ID", "SHOPIFY_TOPIC_EVENTS", "SHOPIFY_CONTENT_ID"),
+    "snippet woocommerce": (),
     "tenants": ("TIKTOK_RELAY_TENANTS",),
     "reconcile": ("TIKTOK_RELAY_TENANTS", "SHOPIFY_ADMIN_ACCESS_TOKEN", "SHOPIFY_ADMIN_BASE_URL", "LEDGER_TABLE",
                   "TIKTOK_ACCESS_TOKEN", "TIKTOK_API_BASE_URL", "TIKTOK_API_VERSION", "TIKTOK_MAX_EVENT_AGE",
@@ -89,7 +100,8 @@ _NOTES = {
                "AWS CLI; the region is the queue URL's.",
     "serve": "Without --live everything goes to the embedded fake TikTok, whatever the environment holds; "
              "TIKTOK_ACCESS_TOKEN, TIKTOK_API_BASE_URL and TIKTOK_API_VERSION are read only with --live, "
-             "which also requires SHOPIFY_WEBHOOK_SECRET.",
+             "which also requires the secret of each store it receives (SHOPIFY_WEBHOOK_SECRET, "
+             "WOOCOMMERCE_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET).",
     "reconcile": "Missed orders go to the Events API TIKTOK_ACCESS_TOKEN and TIKTOK_API_BASE_URL name (point "
                  "them at fake-tiktok to try it); what TikTok accepts is recorded in the ledger. Exit status 1: "
                  "some paid order is still not at TikTok (old, failed, or a dry run's would_send).",
@@ -139,18 +151,23 @@ def make_parser() -> argparse.ArgumentParser:
     shop.set_defaults(run="fakes:run_fake_shopify")
 
     mapping = _command(commands, "map", "show the request a store webhook payload becomes")
-    mapping.add_argument("--platform", required=True, choices=("shopify",), help="the store platform")
-    mapping.add_argument("--topic", required=True, help="webhook topic, e.g. orders/paid")
+    mapping.add_argument("--platform", required=True, choices=_platforms(), help="the store platform")
+    mapping.add_argument("--topic", help="webhook topic, e.g. orders/paid or order.updated (required for shopify and "
+                                         "woocommerce; a Stripe event's type is in its body)")
     mapping.add_argument("--shop-domain",
-                         help="the shop's myshopify.com domain (default example.myshopify.com; with "
-                              "TIKTOK_RELAY_TENANTS, the shop whose pixel and settings to use)")
+                         help="the shop's myshopify.com domain (default example.myshopify.com), or the WooCommerce "
+                              "store's home URL (default: the order's own store; with TIKTOK_RELAY_TENANTS, the "
+                              "shop whose pixel and settings to use)")
     mapping.add_argument("file", metavar="FILE", help="the webhook's JSON body (- for stdin)")
     mapping.set_defaults(run="map:run_map")
 
     sign = _command(commands, "sign", "sign a webhook payload: an API Gateway event for replay, or a curl command")
     sign.add_argument("--platform", required=True, choices=_platforms(), help="the store platform")
-    sign.add_argument("--topic", required=True, help="webhook topic, e.g. orders/paid")
-    sign.add_argument("--shop-domain", help="the shop's myshopify.com domain (default example.myshopify.com)")
+    sign.add_argument("--topic", help="webhook topic, e.g. orders/paid or order.updated (required for shopify and "
+                                      "woocommerce; a Stripe event's type is in its body)")
+    sign.add_argument("--shop-domain",
+                      help="the shop's myshopify.com domain (default example.myshopify.com), or the WooCommerce "
+                           "store's home URL (default: the order's own store)")
     sign.add_argument("--webhook-id", metavar="ID",
                       help="the delivery's webhook id (default: a new one; the receiver deduplicates on the "
                            "topic, shop and body, whatever the id)")
@@ -219,7 +236,8 @@ def make_parser() -> argparse.ArgumentParser:
                        help="NDJSON file for dead-lettered records (default dead-letters.ndjson)")
     serve.set_defaults(run="serve:run_serve")
 
-    snippet = _command(commands, "snippet", "print the storefront code (theme snippet, custom pixel), filled in")
+    snippet = _command(commands, "snippet", "print the storefront code (Shopify's theme snippet and custom pixel, "
+                                            "WooCommerce's plugin), filled in")
     snippet_platforms = snippet.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
     shopify_code = _command(snippet_platforms, "shopify", "Shopify: the theme snippet and the custom pixel",
                             env_key="snippet")
@@ -228,6 +246,10 @@ def make_parser() -> argparse.ArgumentParser:
     shopify_code.add_argument("--kind", choices=("theme", "pixel"),
                               help="theme: snippets/tiktok-relay.liquid; pixel: the custom pixel (default: both)")
     shopify_code.set_defaults(run="snippet:run_snippet")
+    woocommerce_code = _command(snippet_platforms, "woocommerce",
+                                "WooCommerce: the plugin that saves ttclid and _ttp into each order's meta",
+                                env_key="snippet woocommerce")
+    woocommerce_code.set_defaults(run="snippet:run_woocommerce_snippet")
 
     tenants = _command(commands, "tenants", "tenants documents: many shops in one deployment")
     tenant_actions = tenants.add_subparsers(dest="action", required=True, metavar="ACTION")

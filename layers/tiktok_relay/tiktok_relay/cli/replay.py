@@ -66,7 +66,7 @@ def unauthorized_hint(run: ReplayRun) -> str | None:
                 f"to replay them, or sign your own payloads with `tiktok-relay sign` (it signs with "
                 f"{run.secret.variable})")
     return ("every delivery was refused with 401: the files are not signed with the local development secret "
-            "(the one events/ uses). Set SHOPIFY_WEBHOOK_SECRET to the secret they were signed with, or sign "
+            f"(the one events/ uses). Set {run.secret.variable} to the secret they were signed with, or sign "
             "your payloads with `tiktok-relay sign`")
 
 

@@ -2,9 +2,12 @@
 localhost, like `sam local start-api`, with the queue and sender behind it
 (tiktok_relay/local/serve.py).
 
-It says on stderr which secret it checks signatures with (never the value), where events go
-and where dead letters are written, then one line per delivery (the receiver's answer) and
-what reached TikTok after it (the embedded fake's, or with `--live` the Events API's answer).
+It says on stderr where each store platform's webhooks go (POST /webhooks/shopify,
+/webhooks/woocommerce, /webhooks/stripe) and which secret checks their signatures (never the
+value), where events go and where dead letters are written, then one line per delivery (the
+receiver's answer) and what reached TikTok after it (the embedded fake's, or with `--live` the
+Events API's answer). With `--live`, a platform whose secret variable is not set has its
+deliveries refused (500, naming the variable): the local development secret is public.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ def _line(text: str) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     check_local_extra()  # before the harness is imported: it needs the extra itself
     from tiktok_relay.local.harness import open_local_pipeline
+    from tiktok_relay.local.platforms import PLATFORMS, platform
     from tiktok_relay.local.serve import make_server
-    from tiktok_relay.sources.shopify.receiver import WEBHOOK_PATH
 
     local = open_local_pipeline(live=args.live, dead_letter_path=args.dead_letter, require_secret=args.live)
     target = local.target.description
@@ -54,13 +57,23 @@ def run_serve(args: argparse.Namespace) -> int:
         return fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
     for note in local.notes:
         say(f"note: {note}")
-    url = f"http://127.0.0.1:{server.server_address[1]}{WEBHOOK_PATH}"
+    base = f"http://127.0.0.1:{server.server_address[1]}"
     shop = " --shop-domain SHOP" if local.tenants is not None else ""  # which shop's secret signs it
-    _line(f"receiver listening on {url}\n"
-          f"  signatures checked with {local.describe_secrets()}\n"
-          f"  events sent to {target}\n"
+    routes = []
+    for name in PLATFORMS:
+        store, secret = platform(name), local.secrets.get(name)
+        if secret is None:  # a tenants document: each store's own secrets
+            checked = f"signatures checked with {local.describe_secrets()}"
+        elif args.live and not secret.from_environment:
+            checked = f"refused: {secret.variable} is not set"
+        else:
+            checked = f"signatures checked with {secret.describe()}"
+        routes.append(f"receiver listening on {base}{store.path} ({store.display_name})\n  {checked}\n")
+    _line("".join(routes)
+          + f"  events sent to {target}\n"
           f"  dead letters appended to {local.pipeline.dead_letters.path} (NDJSON, one record per line)\n"
-          f"  try it: tiktok-relay sign --platform shopify --topic orders/paid{shop} --curl {url} ORDER.json | sh\n"
+          f"  try it: tiktok-relay sign --platform shopify --topic orders/paid{shop} --curl {base}/webhooks/shopify "
+          "ORDER.json | sh\n"
           "Ctrl-C stops")
     try:
         server.serve_forever()

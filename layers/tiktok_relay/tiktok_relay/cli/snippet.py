@@ -1,4 +1,4 @@
-"""`tiktok-relay snippet shopify [--pixel-id ID] [--kind theme|pixel]`
+"""`tiktok-relay snippet shopify [--pixel-id ID] [--kind theme|pixel]`, `tiktok-relay snippet woocommerce`
 
 Prints the storefront code (README "The storefront code") on stdout, filled in, ready to paste:
 
@@ -9,6 +9,10 @@ Prints the storefront code (README "The storefront code") on stdout, filled in, 
 - no `--kind`: both, each under a comment line saying where it goes.
 
 A missing or invalid pixel id exits 2 and prints nothing.
+
+`snippet woocommerce` prints the plugin that saves ttclid and _ttp into each order's meta at
+checkout (README "WooCommerce"): save it as wp-content/plugins/tiktok-relay/tiktok-relay.php, or
+paste it into the theme's functions.php.
 """
 
 from __future__ import annotations
@@ -46,5 +50,13 @@ def run_snippet(args: argparse.Namespace) -> int:
         say("note: --pixel-id is not used by the theme snippet (only the custom pixel loads your pixel)")
     text = "\n".join(f"{header}\n{code}" if len(parts) > 1 else code for header, code in parts)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def run_woocommerce_snippet(args: argparse.Namespace) -> int:
+    from tiktok_relay.storefront import woocommerce_plugin
+
+    sys.stdout.write(woocommerce_plugin())
     sys.stdout.flush()
     return EXIT_OK

@@ -14,7 +14,8 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -31,16 +32,21 @@ from tiktok_relay.local.memory import (
     MemoryStateStore,
     QueuedMessage,
 )
-from tiktok_relay.local.platforms import LOCAL_WEBHOOK_SECRET, WebhookSecret, platform, webhook_secret
+from tiktok_relay.local.platforms import LOCAL_WEBHOOK_SECRET, PLATFORMS, WebhookSecret, platform, webhook_secret
 from tiktok_relay.local.tenants import local_tenants
 from tiktok_relay.pipeline import runtime
 from tiktok_relay.pipeline.messages import DeadLetter, QueuedDelivery
+from tiktok_relay.pipeline.ports import SecretSource, WebhookSource
 from tiktok_relay.pipeline.receive import Receiver
 from tiktok_relay.pipeline.runtime import StaticSecret
 from tiktok_relay.pipeline.send import BatchReport, QueueSender, Route
 from tiktok_relay.sources.shopify.eventbridge import is_partner_event
 from tiktok_relay.sources.shopify.receiver import ShopifySource
 from tiktok_relay.sources.shopify.settings import ShopifySettings
+from tiktok_relay.sources.stripe.receiver import StripeSource
+from tiktok_relay.sources.stripe.settings import StripeSettings
+from tiktok_relay.sources.woocommerce.receiver import WooCommerceSource
+from tiktok_relay.sources.woocommerce.settings import WooCommerceSettings
 from tiktok_relay.tiktok.matching import no_match_keys
 
 if TYPE_CHECKING:
@@ -110,6 +116,50 @@ class Tally:
         return {**self.__dict__, "match_keys": dict(self.match_keys)}
 
 
+class RecordedClock:
+    """The time a request was recorded at (an event's requestContext.timeEpoch), set before each
+    delivery: what a Stripe signature's timestamp is checked against, so that a file of events/,
+    signed when it was recorded, replays as it was delivered then. `serve` records each request
+    as it arrives, so there it is the clock itself."""
+
+    def __init__(self, now: Callable[[], float] = time.time):
+        self._now = now
+        self._at: float | None = None
+
+    def at(self, seconds: float | None) -> None:
+        self._at = seconds
+
+    def __call__(self) -> float:
+        return self._now() if self._at is None else self._at
+
+
+class MissingSecret:
+    """A SecretSource for a platform whose secret must be set and is not (`serve --live`): its
+    deliveries are answered 500 misconfigured, naming the variable."""
+
+    def __init__(self, variable: str):
+        self._variable = variable
+
+    def get(self, *, refresh: bool = False) -> str:
+        raise ConfigurationError(f"{self._variable} is not set; with --live, its deliveries are refused until it "
+                                 "holds the store's webhook secret (the local development secret is public)")
+
+
+def local_sources(pixel_id: str, secrets: Mapping[str, SecretSource], shopify: ShopifySettings,
+                  env: Mapping[str, str], clock: Callable[[], float],
+                  tenants: Tenants | None = None) -> dict[str, WebhookSource]:
+    """Every platform's source for a local run: `secrets` by platform, Shopify's settings as given
+    (or `tenants`), the others' from `env` (ConfigurationError naming a bad setting)."""
+    return {
+        "shopify": ShopifySource(tenants=tenants) if tenants is not None else ShopifySource(
+            secrets=secrets["shopify"], settings=shopify, pixel_id=pixel_id),
+        "woocommerce": WooCommerceSource(secrets=secrets["woocommerce"], settings=WooCommerceSettings.from_env(env),
+                                         pixel_id=pixel_id),
+        "stripe": StripeSource(secrets=secrets["stripe"], settings=StripeSettings.from_env(env), pixel_id=pixel_id,
+                               clock=clock),
+    }
+
+
 @dataclass
 class Drained:
     """What one `drain()` sent: the events it took off the queue, and what became of them."""
@@ -135,11 +185,16 @@ class LocalPipeline:
         max_event_age: float | None = None,
         tenants: Tenants | None = None,
         router: Callable[[QueuedDelivery], Route] | None = None,
+        secrets: Mapping[str, SecretSource] | None = None,
+        env: Mapping[str, str] | None = None,
     ):
         """`max_event_age`: the sender's stale limit in seconds (None: none; see
         `local_max_event_age`). With `tenants` (a tenants document), the shops' own pixels,
         secrets and settings replace `pixel_id`, `webhook_secret` and `settings`, and `router`
-        (runtime.tenant_router; None for a dry run) gives each message its tenant's client."""
+        (runtime.tenant_router; None for a dry run) gives each message its tenant's client.
+        `webhook_secret`: Shopify's secrets (comma-separated); `secrets`: each platform's
+        (default: `webhook_secret` for all); `env`: WooCommerce's and Stripe's settings (default:
+        none set)."""
         if batch_size < 1 or max_receives < 1:
             raise UsageError("--batch-size and --max-receives must be at least 1")
         self.queue = MemoryQueue()
@@ -150,18 +205,20 @@ class LocalPipeline:
         self.max_receives = max_receives
         self.dry_run = client_factory is None and router is None
         self._drained: Drained | None = None
-        source = ShopifySource(tenants=tenants) if tenants is not None else ShopifySource(
-            secrets=StaticSecret(webhook_secret, "SHOPIFY_WEBHOOK_SECRET"), settings=settings, pixel_id=pixel_id)
-        # One receiver for both intakes: in AWS they are two functions on the same queue and tables.
-        receiver = Receiver(source=source, queue=self.queue, idempotency_store=MemoryIdempotencyStore(),
-                            state_store=self.states)
+        self.clock = RecordedClock()
+        given = {name: StaticSecret(webhook_secret, platform(name).secret_variable) for name in PLATFORMS}
+        sources = local_sources(pixel_id, {**given, **(secrets or {})}, settings, env or {}, self.clock, tenants)
+        idempotency = MemoryIdempotencyStore()  # one store: its keys start with the platform's name
+        receivers = {name: Receiver(source=source, queue=self.queue, idempotency_store=idempotency,
+                                    state_store=self.states) for name, source in sources.items()}
         sender = None if self.dry_run else QueueSender(
             client=client_factory, router=router, dead_letters=self.dead_letters, requeue=self.queue,
             max_event_age=max_event_age, on_report=self._count,
         )
         with self.quiet():  # Powertools' Logger keeps the stream it is created with
             self.receiver_app, self.sender_app, self.eventbridge_app = load_handlers()
-        runtime.install(receiver=receiver, sender=sender, event_receiver=receiver)
+        # One receiver for both of Shopify's intakes: in AWS they are two functions on the same queue and tables.
+        runtime.install(receivers=receivers, sender=sender, event_receiver=receivers["shopify"])
 
     @staticmethod
     def quiet():
@@ -186,6 +243,7 @@ class LocalPipeline:
         response (for an EventBridge event, what the receiver would have answered) and the
         Events API request it enqueued (None if it enqueued nothing)."""
         before = len(self.queue.sent)
+        self.clock.at(_recorded_at(event))
         with self.quiet():
             if is_partner_event(event):
                 response = self._from_eventbridge(event)
@@ -252,6 +310,13 @@ class LocalPipeline:
         return events
 
 
+def _recorded_at(event: Mapping[str, Any]) -> float | None:
+    """When an API Gateway event says its request arrived (requestContext.timeEpoch), in seconds."""
+    context = event.get("requestContext")
+    epoch = context.get("timeEpoch") if isinstance(context, dict) else None
+    return epoch / 1000 if isinstance(epoch, (int, float)) and not isinstance(epoch, bool) else None
+
+
 @dataclass(frozen=True)
 class Target:
     """Where a local run sends events, and how to name it to the user."""
@@ -306,6 +371,7 @@ class LocalRun:
     secret: WebhookSecret | None  # the one shop's secrets; None with a tenants document
     notes: list[str]
     tenants: TenantDirectory | None = None
+    secrets: dict[str, WebhookSecret] = field(default_factory=dict)  # every platform's, by name (no tenants)
 
     def describe_secrets(self) -> str:
         """What signatures are checked with, never a value."""
@@ -345,10 +411,16 @@ def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_lette
     tenants = local_tenants()
     directory = tenants.directory() if tenants is not None else None
     shopify = ShopifySettings.from_env() if tenants is None else ShopifySettings()
-    secret = webhook_secret(platform("shopify")) if tenants is None else None
-    if require_secret and secret is not None and not secret.from_environment:
-        raise ConfigurationError(f"{secret.variable} is not set; with --live, set it to your app's secret (the "
-                                 "local development secret is public, so anyone could post to your pixel)")
+    found = {name: webhook_secret(platform(name)) for name in PLATFORMS}
+    secret = found["shopify"] if tenants is None else None
+    if require_secret and tenants is None and not any(each.from_environment for each in found.values()):
+        others = ", ".join(each.variable for name, each in found.items() if name != "shopify")
+        raise ConfigurationError(f"{found['shopify'].variable} is not set; with --live, set it to your app's secret "
+                                 f"(or {others} for those stores; the local development secret is public, so anyone "
+                                 "could post to your pixel)")
+    secrets: dict[str, SecretSource] = {
+        name: StaticSecret(",".join(each.secrets), each.variable) if each.from_environment or not require_secret
+        else MissingSecret(each.variable) for name, each in found.items()}
     dead_letters = check_dead_letter_path(dead_letter_path)
     target, notes = choose_target(live=live, dry_run=dry_run, tenants=directory)
     settings = target.settings
@@ -363,7 +435,7 @@ def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_lette
             client_factory=clients, router=router, tenants=tenants,
             pixel_id=target.pixel_id, webhook_secret=",".join(secret.secrets) if secret else "", settings=shopify,
             dead_letter_path=dead_letters, batch_size=batch_size, max_receives=max_receives,
-            max_event_age=max_event_age,
+            max_event_age=max_event_age, secrets=secrets, env=dict(os.environ),
         )
     except BaseException:
         if target.fake is not None:
@@ -371,4 +443,4 @@ def open_local_pipeline(*, live: bool = False, dry_run: bool = False, dead_lette
         raise
     if target.fake is not None:
         target.fake.start()
-    return LocalRun(pipeline, target, secret, notes, directory)
+    return LocalRun(pipeline, target, secret, notes, directory, {} if tenants is not None else found)

@@ -17,7 +17,8 @@ from typing import Any
 
 from tiktok_relay.errors import UsageError
 from tiktok_relay.local.harness import open_local_pipeline
-from tiktok_relay.local.platforms import WebhookSecret
+from tiktok_relay.local.platforms import WebhookSecret, platform_of_path
+from tiktok_relay.sources.routes import WEBHOOK_PATHS
 from tiktok_relay.sources.shopify.eventbridge import is_partner_event
 
 
@@ -39,6 +40,19 @@ def load_event(path: str) -> dict[str, Any]:
         raise UsageError(f"{path}: neither an API Gateway HTTP API (v2) event nor an EventBridge event{hint}; "
                          "see events/shopify/ and events/eventbridge/")
     return event
+
+
+def _route(event: dict[str, Any]) -> str:
+    """The path an event is for (rawPath, else requestContext.http.path; Shopify's for an
+    EventBridge event)."""
+    if is_partner_event(event):
+        return WEBHOOK_PATHS["shopify"]
+    path = event.get("rawPath")
+    if not isinstance(path, str):
+        context = event.get("requestContext")
+        http = context.get("http") if isinstance(context, dict) else None
+        path = http.get("path") if isinstance(http, dict) else ""
+    return path if isinstance(path, str) else ""
 
 
 def _response_body(response: dict[str, Any]) -> Any:
@@ -69,7 +83,8 @@ class ReplayRun:
     target: str = "nowhere"  # where events went: the embedded fake, nowhere (dry run), or the Events API
     dry_run: bool = False
     dead_letter_path: Path | None = None
-    secret: WebhookSecret | None = None  # what signatures were checked with (None: the tenants document's)
+    secret: WebhookSecret | None = None  # what signatures were checked with (None: the tenants document's,
+    # or the files are of several platforms)
     notes: list[str] = field(default_factory=list)
     tenants: str | None = None  # where the tenants document is, when there is one
 
@@ -87,8 +102,11 @@ def replay(files: list[str], *, dry_run: bool, dead_letter_path: str, batch_size
     local = open_local_pipeline(live=live, dry_run=dry_run, dead_letter_path=dead_letter_path,
                                 batch_size=batch_size, max_receives=max_receives)
     pipeline = local.pipeline
+    platforms = {platform_of_path(_route(event)) for _, event in events}
+    only = platforms.pop() if len(platforms) == 1 else None
+    secret = local.secrets.get(only) if only is not None else None
     run = ReplayRun(target=local.target.description, dry_run=dry_run, dead_letter_path=pipeline.dead_letters.path,
-                    secret=local.secret, notes=local.notes,
+                    secret=local.secret if local.tenants is not None else secret, notes=local.notes,
                     tenants=local.tenants.origin if local.tenants is not None else None)
     try:
         for path, event in events:

@@ -1,10 +1,13 @@
-"""The storefront code a Shopify store needs for the relay (README "The storefront code"): kept
-here as package data and filled in by `tiktok-relay snippet shopify`. Pure: text in, text out.
+"""The storefront code a store needs for the relay (README "The storefront code", "WooCommerce"):
+kept here as package data and printed, filled in, by `tiktok-relay snippet shopify|woocommerce`.
+Pure: text in, text out.
 
     shopify/tiktok-relay.liquid  theme snippet: the buyer's consent (Customer Privacy API), ttclid and
                                  _ttp, written into cart attributes for the order's note_attributes
     shopify/custom-pixel.js      custom pixel (Customer events): TikTok's pixel events with the
                                  event_ids the mapping derives, under the same consent
+    woocommerce/tiktok-relay.php a small WordPress plugin (or functions.php addition): ttclid and
+                                 _ttp saved into the order's meta (_ttclid, _ttp) at checkout
 
 The custom pixel reproduces the mapping's event_id rules (sources/shopify/mapping/identity.py) in
 JavaScript; tests/browser checks the two agree, in Chromium, for many carts, checkouts and orders.
@@ -21,6 +24,7 @@ from tiktok_relay.sources.shopify.settings import CONTENT_ID_FIELDS, ShopifySett
 
 THEME_SNIPPET = "shopify/tiktok-relay.liquid"
 CUSTOM_PIXEL = "shopify/custom-pixel.js"
+WOOCOMMERCE_PLUGIN = "woocommerce/tiktok-relay.php"
 # What the custom pixel's source leaves to be filled in (each a JavaScript literal, replaced by JSON).
 _PIXEL_ID = '"__TIKTOK_PIXEL_ID__"'
 _PURCHASE_EVENT = '"__PURCHASE_EVENT__"'
@@ -31,6 +35,11 @@ _ORDER_TOPICS = ("orders/paid", "orders/create")
 def source(name: str) -> str:
     """A storefront file as the package ships it (THEME_SNIPPET, CUSTOM_PIXEL)."""
     return files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+def woocommerce_plugin() -> str:
+    """The WooCommerce plugin (it needs no settings)."""
+    return source(WOOCOMMERCE_PLUGIN)
 
 
 def shopify_theme_snippet() -> str:
