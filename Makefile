@@ -7,6 +7,7 @@
 #               cfn-lint and sam build (offline, no AWS credentials), the sdist and the wheel
 #               (make dist), then pytest, which also checks the built layer, installs the
 #               wheel into a fresh virtualenv and runs the storefront code in headless Chromium
+#               (Shopify's) and PHP (WooCommerce's plugin)
 #   make lint   only the gates: ruff (style, imports, complexity) and mypy
 #   make unit   only the unit tests (seconds)
 #   make infra  only the template checks and sam build
@@ -39,7 +40,7 @@ FIND_PYTHON313 = for dir in $$(echo "$$PATH" | tr ':' ' ') \
 	done; exit 1
 
 .PHONY: demo test unit lint bench clean infra sam-validate lint-template sam-build dist check-python test-tools \
-	test-browser
+	test-browser test-php
 
 # First of all: an older Python would have pip search for minutes for versions that do not exist.
 check-python:
@@ -64,7 +65,7 @@ demo: $(VENV)/.installed
 
 # The SAM steps and the packages come first so that pytest's built-layer and wheel checks see
 # this very build.
-test: $(VENV)/.installed lint infra dist test-tools test-browser
+test: $(VENV)/.installed lint infra dist test-tools test-browser test-php
 	$(BIN)/python -m pytest -q
 
 # curl (sign --curl) runs in the tests; installed if missing.
@@ -85,6 +86,17 @@ test-browser:
 	        chromium; } >.build/chromium-install.log 2>&1 \
 	      || echo "apt-get install chromium failed (exit $$?)" | tee -a .build/chromium-install.log; \
 	  else echo "not root, or no apt-get: chromium was not installed" | tee .build/chromium-install.log; fi; }
+
+# The WooCommerce plugin's tests (tests/integration/test_woocommerce_plugin.py) run it with Debian's
+# php-cli. Installed if missing (as root with apt-get); where that cannot be done they skip, saying so.
+test-php:
+	@command -v php >/dev/null || { mkdir -p .build; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's php-cli for the WooCommerce plugin's tests"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	        php-cli; } >.build/php-install.log 2>&1 \
+	      || echo "apt-get install php-cli failed (exit $$?)" | tee -a .build/php-install.log; \
+	  else echo "not root, or no apt-get: php-cli was not installed" | tee .build/php-install.log; fi; }
 
 # The sdist, and the wheel built from it (which proves the sdist complete).
 dist: $(VENV)/.installed
