@@ -38,6 +38,15 @@ def json_lines(text: str) -> list[dict]:
     return out
 
 
+def nulled(value):
+    """`value` with every leaf replaced by None (dicts and lists kept): a payload of nulls."""
+    if isinstance(value, dict):
+        return {key: nulled(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [nulled(item) for item in value]
+    return None
+
+
 def console_script() -> list[str]:
     """The installed `tiktok-relay` command (next to this interpreter), else `python -m`."""
     script = Path(sys.executable).with_name("tiktok-relay")

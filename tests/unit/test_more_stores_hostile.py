@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from tests.support import nulled
 from tests.support.stores import NOW, STORE, assert_no_pii, load, stripe_event, woo_order
 from tiktok_relay.local.apigw import stripe_headers, woocommerce_headers
 from tiktok_relay.local.memory import MemoryIdempotencyStore, MemoryQueue, MemoryStateStore
@@ -47,14 +48,6 @@ def check(result) -> None:
         json.dumps(event.wire(), allow_nan=False)
         TrackRequest(event_source="web", event_source_id="PIXEL", data=[event])
     assert_no_pii(*result.warnings, result.reason or "")
-
-
-def nulled(value):
-    if isinstance(value, dict):
-        return {key: nulled(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [nulled(item) for item in value]
-    return None
 
 
 def woo(payload, topic="order.updated"):

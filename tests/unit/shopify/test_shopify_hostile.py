@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from tests.support import nulled
 from tests.support.shopify import NOW, SHOP, assert_no_pii, load, one, order, run
 from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES
 from tiktok_relay.sources.common.events import build_event
@@ -44,14 +45,6 @@ def check(result, *, pii: tuple[str, ...] = ()) -> None:
         TrackRequest(event_source="web", event_source_id="PIXEL", data=[event])
     assert "bug" not in (result.reason or "")
     assert_no_pii(*(result.warnings + [result.reason or ""]), extra=pii)
-
-
-def nulled(value):
-    if isinstance(value, dict):
-        return {key: nulled(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [nulled(item) for item in value]
-    return None
 
 
 @pytest.mark.parametrize("topic, fixture", TOPIC_FIXTURES)

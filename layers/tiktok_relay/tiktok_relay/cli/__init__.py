@@ -108,6 +108,14 @@ _NOTES = {
 }
 
 
+# What --topic and --shop-domain are, for map and sign alike.
+_TOPIC_HELP = ("webhook topic, e.g. orders/paid or order.updated (required for shopify and woocommerce; a Stripe "
+               "event's type is in its body)")
+_SHOP_HELP = ("the shop's myshopify.com domain (default example.myshopify.com), or the WooCommerce store's home URL "
+              "(default: the order's own store); with TIKTOK_RELAY_TENANTS, the store whose pixel, secret and "
+              "settings to use")
+
+
 def _epilog(command: str) -> str:
     names = COMMAND_ENVIRONMENT[command]
     lines = ["environment:"] + [f"  {name:<28}{ENVIRONMENT[name]}" for name in names] if names else \
@@ -152,22 +160,15 @@ def make_parser() -> argparse.ArgumentParser:
 
     mapping = _command(commands, "map", "show the request a store webhook payload becomes")
     mapping.add_argument("--platform", required=True, choices=_platforms(), help="the store platform")
-    mapping.add_argument("--topic", help="webhook topic, e.g. orders/paid or order.updated (required for shopify and "
-                                         "woocommerce; a Stripe event's type is in its body)")
-    mapping.add_argument("--shop-domain",
-                         help="the shop's myshopify.com domain (default example.myshopify.com), or the WooCommerce "
-                              "store's home URL (default: the order's own store; with TIKTOK_RELAY_TENANTS, the "
-                              "shop whose pixel and settings to use)")
+    mapping.add_argument("--topic", help=_TOPIC_HELP)
+    mapping.add_argument("--shop-domain", help=_SHOP_HELP)
     mapping.add_argument("file", metavar="FILE", help="the webhook's JSON body (- for stdin)")
     mapping.set_defaults(run="map:run_map")
 
     sign = _command(commands, "sign", "sign a webhook payload: an API Gateway event for replay, or a curl command")
     sign.add_argument("--platform", required=True, choices=_platforms(), help="the store platform")
-    sign.add_argument("--topic", help="webhook topic, e.g. orders/paid or order.updated (required for shopify and "
-                                      "woocommerce; a Stripe event's type is in its body)")
-    sign.add_argument("--shop-domain",
-                      help="the shop's myshopify.com domain (default example.myshopify.com), or the WooCommerce "
-                           "store's home URL (default: the order's own store)")
+    sign.add_argument("--topic", help=_TOPIC_HELP)
+    sign.add_argument("--shop-domain", help=_SHOP_HELP)
     sign.add_argument("--webhook-id", metavar="ID",
                       help="the delivery's webhook id (default: a new one; the receiver deduplicates on the "
                            "topic, shop and body, whatever the id)")

@@ -15,19 +15,15 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
 
 from tiktok_relay.errors import DeliveryRejected
 from tiktok_relay.pipeline.ports import Delivery, SecretSource
-from tiktok_relay.sources.common.events import envelope_for
-from tiktok_relay.sources.common.result import MappingResult
 from tiktok_relay.sources.common.signing import verify_with_refresh
-from tiktok_relay.sources.common.stores import SingleStore, StoreConfig
+from tiktok_relay.sources.common.source import MappedSource
 from tiktok_relay.sources.routes import WEBHOOK_PATHS
 from tiktok_relay.sources.stripe.mapping import map_webhook, state_key
 from tiktok_relay.sources.stripe.settings import StripeSettings
 from tiktok_relay.sources.stripe.signature import parse_header, verify_stripe_signature
-from tiktok_relay.tiktok.models import Envelope
 
 # The receiver's route (template.yaml's HttpApi event, the handler, `serve`, `sign --curl`).
 WEBHOOK_PATH = WEBHOOK_PATHS["stripe"]
@@ -40,7 +36,7 @@ _EVENT_TYPE = re.compile(r"[a-z0-9_]{1,40}(?:\.[a-z0-9_]{1,40}){1,5}", re.ASCII)
 _ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,250}", re.ASCII)
 
 
-class StripeSource:
+class StripeSource(MappedSource[StripeSettings]):
     """Stripe webhooks: the Stripe-Signature scheme with the account's secrets, checked against
     `clock` (seconds; injected: tests and replays set it), the Stripe mapping, the account's pixel."""
 
@@ -51,7 +47,8 @@ class StripeSource:
 
     def __init__(self, *, secrets: SecretSource, settings: StripeSettings, pixel_id: str,
                  clock: Callable[[], float] = time.time):
-        self._stores = SingleStore(StoreConfig(secrets=secrets, settings=settings, pixel_id=pixel_id))
+        super().__init__(secrets=secrets, settings=settings, pixel_id=pixel_id, map_webhook=map_webhook,
+                         state_key=state_key)
         self._clock = clock
 
     def acknowledge_unsigned(self, headers: dict[str, str], raw: bytes) -> str | None:
@@ -67,22 +64,6 @@ class StripeSource:
         verify_with_refresh(config.secrets, lambda secrets: verify_stripe_signature(headers, raw, secrets, now=now))
         event_id, event_type, account = _identity(raw)
         return Delivery(webhook_id=event_id, topic=event_type, shop=account, body=raw, signed_id=event_id)
-
-    def state_key(self, delivery: Delivery, payload: dict[str, Any]) -> str | None:
-        return state_key(delivery.topic, payload, delivery.shop, self._settings(delivery))
-
-    def map(self, delivery: Delivery, payload: dict[str, Any], *, now: int,
-            previous_state: dict[str, Any] | None = None) -> MappingResult:
-        return map_webhook(delivery.topic, payload, delivery.shop, self._settings(delivery), now=now,
-                           previous_state=previous_state)
-
-    def envelope(self, delivery: Delivery, result: MappingResult) -> Envelope:
-        config = self._stores.find(delivery.shop)
-        return envelope_for(pixel_id=config.pixel_id, test_event_code=config.settings.test_event_code,
-                            event_source=result.event_source)
-
-    def _settings(self, delivery: Delivery) -> StripeSettings:
-        return self._stores.find(delivery.shop).settings
 
 
 def _identity(raw: bytes) -> tuple[str, str, str]:

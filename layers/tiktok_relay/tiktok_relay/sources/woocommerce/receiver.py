@@ -14,20 +14,16 @@ a 200 makes the admin report an error, so the receiver answers it 200 without do
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from tiktok_relay.errors import DeliveryRejected
 from tiktok_relay.pipeline.ports import Delivery, SecretSource
-from tiktok_relay.sources.common.events import envelope_for
-from tiktok_relay.sources.common.result import MappingResult
 from tiktok_relay.sources.common.signing import identity_headers, plain_header, verify_with_refresh
-from tiktok_relay.sources.common.stores import SingleStore, StoreConfig
+from tiktok_relay.sources.common.source import MappedSource
 from tiktok_relay.sources.routes import WEBHOOK_PATHS
 from tiktok_relay.sources.woocommerce.mapping import map_webhook, state_key
 from tiktok_relay.sources.woocommerce.settings import WooCommerceSettings
 from tiktok_relay.sources.woocommerce.signature import SIGNATURE
 from tiktok_relay.sources.woocommerce.store import store_id
-from tiktok_relay.tiktok.models import Envelope
 
 # The receiver's route (template.yaml's HttpApi event, the handler, `serve`, `sign --curl`).
 WEBHOOK_PATH = WEBHOOK_PATHS["woocommerce"]
@@ -46,17 +42,17 @@ PING_REASON = ("WooCommerce's ping on creating or activating the webhook (unsign
                "nothing verified or sent")
 
 
-class WooCommerceSource:
+class WooCommerceSource(MappedSource[WooCommerceSettings]):
     """WooCommerce webhooks: HMAC with the store's secrets, the WooCommerce mapping, the store's pixel."""
 
     name = "woocommerce"
     display_name = "WooCommerce"
-    webhook_id_header = DELIVERY_ID_HEADER
     webhook_id_name = "X-WC-Webhook-Delivery-ID"
     identity_headers: tuple[str, ...] = (DELIVERY_ID_HEADER, TOPIC_HEADER, SOURCE_HEADER)
 
     def __init__(self, *, secrets: SecretSource, settings: WooCommerceSettings, pixel_id: str):
-        self._stores = SingleStore(StoreConfig(secrets=secrets, settings=settings, pixel_id=pixel_id))
+        super().__init__(secrets=secrets, settings=settings, pixel_id=pixel_id, map_webhook=map_webhook,
+                         state_key=state_key)
 
     def acknowledge_unsigned(self, headers: dict[str, str], raw: bytes) -> str | None:
         if SIGNATURE_HEADER in headers or not _PING.fullmatch(raw.strip()):
@@ -74,21 +70,3 @@ class WooCommerceSource:
             raise DeliveryRejected(f"header {SOURCE_HEADER} is not the store's http(s) home URL: not what "
                                    "WooCommerce sends")
         return Delivery(webhook_id=found[DELIVERY_ID_HEADER], topic=found[TOPIC_HEADER].lower(), shop=store, body=raw)
-
-    def state_key(self, delivery: Delivery, payload: dict[str, Any]) -> str | None:
-        return state_key(delivery.topic, payload, delivery.shop)
-
-    def map(self, delivery: Delivery, payload: dict[str, Any], *, now: int,
-            previous_state: dict[str, Any] | None = None) -> MappingResult:
-        return map_webhook(delivery.topic, payload, delivery.shop, self._settings(delivery), now=now,
-                           previous_state=previous_state)
-
-    def envelope(self, delivery: Delivery, result: MappingResult) -> Envelope:
-        config = self._stores.find(delivery.shop)
-        return envelope_for(pixel_id=config.pixel_id, test_event_code=config.settings.test_event_code,
-                            event_source=result.event_source,
-                            offline_event_set_id=config.settings.offline_event_set_id)
-
-    def _settings(self, delivery: Delivery) -> WooCommerceSettings:
-        return self._stores.find(delivery.shop).settings
-

@@ -63,9 +63,9 @@ def event_id_for(store: str, order_id: str) -> str:
     return f"woocommerce-{store}-order-{order_id}"
 
 
-def state_key(topic: str, payload: Any, store: str) -> str | None:
+def state_key(topic: str, payload: Any, store: str, settings: WooCommerceSettings | None = None) -> str | None:
     """Under which key the receiver remembers that an order's Purchase was sent: order topics,
-    by store and order id; None for anything else."""
+    by store and order id; None for anything else (whatever the settings)."""
     order_id, _ = _order(topic, payload)
     if order_id is None:
         return None
