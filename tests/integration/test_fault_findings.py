@@ -588,7 +588,7 @@ def hmac_calls(monkeypatch):
     import hmac as real_hmac
     from types import SimpleNamespace
 
-    from tiktok_relay.sources.shopify import signature
+    from tiktok_relay.sources.common import signing as signature  # every store's HMAC is computed there
 
     calls: list[int] = []
 
