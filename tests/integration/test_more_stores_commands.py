@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.integration.test_serve import free_port, wait_until_listening
 from tests.support import ROOT, clean_env, console_script
+from tests.support.serve import free_port, wait_until_listening
 from tests.support.stores import PII, assert_no_pii
 
 WOO_ORDER = str(ROOT / "examples" / "woocommerce" / "order_created.json")
@@ -183,3 +183,25 @@ def test_snippet_woocommerce_prints_the_plugin():
     assert done.returncode == 0 and done.stdout.startswith("<?php\n/**\n * Plugin Name: tiktok-relay attribution")
     assert "update_meta_data( $meta_key, $value )" in done.stdout
     assert "'_ttclid' => TIKTOK_RELAY_TTCLID_COOKIE" in done.stdout and "'_ttp'    => '_ttp'" in done.stdout
+
+
+def test_replay_with_a_tenants_document_sends_each_woocommerce_store_with_its_own_token(tmp_path):
+    """The store's X-WC-Webhook-Source picks its entry: its secret verifies, its pixel and token
+    send (the embedded fake takes a tenant's token for its pixel only). Stripe is not received."""
+    document = tmp_path / "tenants.json"
+    document.write_text(json.dumps({"shops": {"https://tiktok-relay-demo.example/": {
+        "pixel_id": "CWOOPIXEL", "access_token": "woo-store-token", "webhook_secret": "tiktok-relay-local-dev-secret",
+        "settings": {"WOOCOMMERCE_PAID_STATUSES": "processing"}}}}))
+    done = run("replay", "--json", "--dead-letter", str(tmp_path / "dl.ndjson"), "events/woocommerce/order_created.json",
+               "events/woocommerce/order_updated_completed.json", "events/stripe/checkout_session_completed.json",
+               TIKTOK_RELAY_TENANTS=str(document))
+    assert done.returncode == 0, done.stderr
+    *files, summary = (json.loads(line) for line in done.stdout.splitlines())
+    by_name = {row["file"].rsplit("/", 1)[1]: row for row in files}
+    order = by_name["order_created.json"]
+    assert order["status"] == 202 and order["request"]["event_source_id"] == "CWOOPIXEL"
+    assert by_name["order_updated_completed.json"]["body"]["status"] == "ignored"
+    stripe = by_name["checkout_session_completed.json"]
+    assert stripe["status"] == 404 and "tenants document" in stripe["body"]["reason"]
+    assert summary["summary"]["delivered"] == 1
+    assert "woo-store-token" not in done.stdout + done.stderr

@@ -97,7 +97,8 @@ def test_tenants_check_names_every_problem_with_exit_2(tmp_path):
     ]
     problems = result.stderr.splitlines()
     assert problems[0] == ("tiktok-relay: shop 'tiktok-relay-demo.example.com': not a shop identity: a Shopify shop "
-                           "is its myshopify.com domain, such as acme.myshopify.com")
+                           "is its myshopify.com domain, such as acme.myshopify.com; a WooCommerce store is its home "
+                           "URL, such as https://shop.example.com/")
     assert f"tiktok-relay: shop {SECOND_SHOP}: pixel_id is missing" in problems
     assert any(p.startswith(f"tiktok-relay: shop {SECOND_SHOP}: settings: unknown setting 'TIKTOK_PIXLE'")
                for p in problems)

@@ -37,28 +37,29 @@ PIXEL_PLACEHOLDER = "<TIKTOK_PIXEL_ID>"
 DEFAULT_SHOP = "example.myshopify.com"
 
 
-def _mapper(name: str, shop: str) -> tuple[Callable[..., Any], Any, str]:
-    """(map_webhook, settings from the environment, the store the delivery names) of a platform."""
+def _mapper(name: str, shop: str, *, read_settings: bool = True) -> tuple[Callable[..., Any], Any, str]:
+    """(map_webhook, settings from the environment (None unless `read_settings`), the store the
+    delivery names) of a platform."""
     if name == "woocommerce":
         from tiktok_relay.errors import UsageError
         from tiktok_relay.sources.woocommerce.mapping import map_webhook as map_woocommerce
         from tiktok_relay.sources.woocommerce.settings import WooCommerceSettings
         from tiktok_relay.sources.woocommerce.store import store_id
 
-        store = store_id(shop)
+        store = store_id(shop) or store_id(f"https://{shop}/")  # a tenant's key is the URL without its scheme
         if store is None:
             raise UsageError("--shop-domain must be the store's home URL, such as https://shop.example.com/ (what "
                              "WooCommerce sends as X-WC-Webhook-Source)")
-        return map_woocommerce, WooCommerceSettings.from_env(), store
+        return map_woocommerce, WooCommerceSettings.from_env() if read_settings else None, store
     if name == "stripe":
         from tiktok_relay.sources.stripe.mapping import map_webhook as map_stripe
         from tiktok_relay.sources.stripe.settings import StripeSettings
 
-        return map_stripe, StripeSettings.from_env(), shop
+        return map_stripe, StripeSettings.from_env() if read_settings else None, shop
     from tiktok_relay.sources.shopify.mapping import map_webhook as map_shopify
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
-    return map_shopify, ShopifySettings.from_env(), shop
+    return map_shopify, ShopifySettings.from_env() if read_settings else None, shop
 
 
 def run_map(args: argparse.Namespace) -> int:
@@ -75,11 +76,10 @@ def run_map(args: argparse.Namespace) -> int:
     topic = store.topic_for(args.topic, payload)
     given = store.body_identity(payload)[1] if store.body_identity is not None else args.shop_domain
     pixel_id: str | None
-    if args.platform == "shopify" and (tenants := local_tenants()) is not None:  # the shop's own pixel and settings
-        from tiktok_relay.sources.shopify.mapping import map_webhook
-
-        tenant = tenant_of(tenants, "shopify", args.shop_domain)
-        shop, settings, pixel_id = tenant.key, tenant.parsed["shopify"], tenant.pixel_id
+    if store.body_identity is None and (tenants := local_tenants()) is not None:  # the store's own pixel, settings
+        tenant = tenant_of(tenants, store.name, args.shop_domain or store.body_store(payload))
+        map_webhook = _mapper(store.name, tenant.key, read_settings=False)[0]
+        shop, settings, pixel_id = tenant.key, tenant.parsed[store.name], tenant.pixel_id
     else:
         map_webhook, settings, shop = _mapper(args.platform, store.shop_for(given, payload))
         pixel_id = check_pixel_id(env_value(os.environ, "TIKTOK_PIXEL_ID"), "TIKTOK_PIXEL_ID")

@@ -62,7 +62,9 @@ def run_serve(args: argparse.Namespace) -> int:
     routes = []
     for name in PLATFORMS:
         store, secret = platform(name), local.secrets.get(name)
-        if secret is None:  # a tenants document: each store's own secrets
+        if secret is None and name == "stripe":
+            checked = "refused: a tenants document serves no Stripe account (README \"Stripe\")"
+        elif secret is None:  # a tenants document: each store's own secrets
             checked = f"signatures checked with {local.describe_secrets()}"
         elif args.live and not secret.from_environment:
             checked = f"refused: {secret.variable} is not set"

@@ -68,9 +68,9 @@ def run_sign(args: argparse.Namespace) -> int:
     body = read_webhook_body(args.file, command="sign")
     topic = store.topic_for(args.topic, body.payload)
     shop = _header_safe(args.shop_domain, "--shop-domain")
-    if store.name == "shopify" and (tenants := local_tenants()) is not None:  # the shop's own secret
-        tenant = tenant_of(tenants, store.name, shop)
-        secret, shop = tenant_secret(tenant, tenants.origin), tenant.key
+    if store.body_identity is None and (tenants := local_tenants()) is not None:  # the store's own secret
+        tenant = tenant_of(tenants, store.name, shop or store.body_store(body.payload))
+        secret, shop = tenant_secret(tenant, tenants.origin), store.header_store(tenant.key)
     else:
         secret = webhook_secret(store)
     delivery = new_delivery(topic, store.shop_for(shop, body.payload), _header_safe(args.webhook_id, "--webhook-id"))

@@ -53,10 +53,17 @@ class LocalPlatform:
     # it: the default when --shop-domain is not given. None: default_shop_domain.
     store_from_body: Callable[[Any], str | None] | None = None
 
+    # A tenant key as the store's header names it (a WooCommerce store's key is its URL without
+    # the scheme: the header is the URL).
+    header_store: Callable[[str], str] = str
+
+    def body_store(self, payload: Any) -> str | None:
+        """The store the body names itself, as --shop-domain takes it; None when it names none."""
+        return self.store_from_body(payload) if self.store_from_body is not None else None
+
     def shop_for(self, given: str | None, payload: Any) -> str:
         """--shop-domain as given, else the store the body names, else the platform's default."""
-        found = self.store_from_body(payload) if given is None and self.store_from_body is not None else None
-        return given or found or self.default_shop_domain
+        return given or self.body_store(payload) or self.default_shop_domain
 
     def topic_for(self, given: str | None, payload: Any) -> str:
         """The delivery's topic: `given` (--topic) resolved, or the one the body names; UsageError
@@ -126,7 +133,7 @@ def _woocommerce() -> LocalPlatform:
     return LocalPlatform(name="woocommerce", display_name="WooCommerce", path=WEBHOOK_PATHS["woocommerce"],
                          secret_variable=SECRET_VARIABLE, default_shop_domain="https://shop.example.com/",
                          resolve_topic=resolve_topic, signed_headers=_woocommerce_headers,
-                         store_from_body=_woocommerce_store)
+                         store_from_body=_woocommerce_store, header_store=lambda key: f"https://{key}/")
 
 
 def _woocommerce_store(payload: Any) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from tiktok_relay.errors import ConfigurationError, UsageError
 from tiktok_relay.pipeline.ports import Tenant, UnknownTenant
-from tiktok_relay.pipeline.tenants import TENANTS_FILE_VARIABLE, DocumentTenants, file_tenants
+from tiktok_relay.pipeline.tenants import TENANTS_FILE_VARIABLE, DocumentTenants, file_tenants, tenant_kinds
 
 
 def local_tenants(env: Mapping[str, str] | None = None) -> DocumentTenants | None:
@@ -34,7 +34,9 @@ def tenant_of(tenants: DocumentTenants, platform: str, shop: str | None, flag: s
         shop = shops[0]
     if shop is None:
         raise UsageError(f"{flag} is required with {TENANTS_FILE_VARIABLE}: which of its shops ({', '.join(shops)})?")
+    kind = next((each for each in tenant_kinds() if each.platform == platform), None)
+    key = kind.canonical(shop) if kind is not None else None  # a WooCommerce store's URL -> its key
     try:
-        return directory.find(platform, shop.strip().lower())
+        return directory.find(platform, key or shop.strip().lower())
     except UnknownTenant:
         raise UsageError(f"{flag} {shop} is not a shop of {tenants.origin}; its shops: {', '.join(shops)}") from None

@@ -110,11 +110,18 @@ def enabled_platforms(env: Mapping[str, str]) -> tuple[str, ...]:
 
 def not_received(platform: str) -> str | None:
     """Why this deployment does not receive `platform`'s webhooks (RECEIVER_PLATFORMS leaves it
-    out, and none was installed); None when it does. ConfigurationError for a bad RECEIVER_PLATFORMS."""
-    if f"receiver:{platform}" in _built or platform in enabled_platforms(os.environ):
-        return None
+    out, or a tenants document cannot serve it, and none was installed); None when it does.
+    ConfigurationError for a bad RECEIVER_PLATFORMS."""
+    from tiktok_relay.pipeline.tenants import tenants_configured
     from tiktok_relay.sources.routes import DISPLAY_NAMES
 
+    if f"receiver:{platform}" in _built:
+        return None
+    if platform == "stripe" and tenants_configured(os.environ):
+        return ("this deployment has a tenants document, and a Stripe delivery names no store before its signature "
+                "is checked: Stripe webhooks are received by a stack of one Stripe account (README \"Stripe\")")
+    if platform in enabled_platforms(os.environ):
+        return None
     return (f"this deployment does not receive {DISPLAY_NAMES.get(platform, platform)} webhooks: add {platform} to "
             f"{PLATFORMS_VARIABLE} (the StorePlatforms parameter of the SAM template)")
 
@@ -171,11 +178,16 @@ def build_source(env: Mapping[str, str], platform: str = "shopify", *, signed: b
     Manager, or the plain variable outside AWS) and settings: ConfigurationError naming what is
     missing or wrong. `signed=False`: for the EventBridge intake, which checks no signature (no
     secret is read)."""
+    from tiktok_relay.pipeline.tenants import tenants_from_env
+
     pixel = ("TIKTOK_PIXEL_ID", "as the event_source_id of every event")
+    tenants = tenants_from_env(env)
     if platform == "woocommerce":
         from tiktok_relay.sources.woocommerce.receiver import WooCommerceSource
         from tiktok_relay.sources.woocommerce.settings import WooCommerceSettings
 
+        if tenants is not None:
+            return WooCommerceSource(tenants=tenants)
         return WooCommerceSource(secrets=_secret(env, "WOOCOMMERCE_WEBHOOK_SECRET", "WOOCOMMERCE_WEBHOOK_SECRET_NAME"),
                                  settings=WooCommerceSettings.from_env(env), pixel_id=require(env, *pixel))
     if platform == "stripe":
@@ -184,11 +196,9 @@ def build_source(env: Mapping[str, str], platform: str = "shopify", *, signed: b
 
         return StripeSource(secrets=_secret(env, "STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_NAME"),
                             settings=StripeSettings.from_env(env), pixel_id=require(env, *pixel))
-    from tiktok_relay.pipeline.tenants import tenants_from_env
     from tiktok_relay.sources.shopify.receiver import ShopifySource
     from tiktok_relay.sources.shopify.settings import ShopifySettings
 
-    tenants = tenants_from_env(env)
     if tenants is not None:
         return ShopifySource(tenants=tenants)
     return ShopifySource(

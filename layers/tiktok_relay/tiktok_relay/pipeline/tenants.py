@@ -6,7 +6,8 @@ The document (its shape is relied upon):
                                        "settings": {"TIKTOK_TEST_EVENT_CODE": "TEST123"}}}}
 
 - A key is a store's identity as its platform names it (`tenant_kinds()`: a Shopify shop is its
-  myshopify.com domain); keys are matched in their canonical form (lower case). Nothing here
+  myshopify.com domain, a WooCommerce store its home URL, "https://shop.example.com/"); keys are
+  matched in their canonical form (lower case; a WooCommerce URL without its scheme and slash). Nothing here
   knows a platform: each one adds its `TenantKind` (how its keys look) and, when it has
   settings of its own, its `SettingsParser`.
 - `pixel_id`, `access_token` and `webhook_secret` (comma-separated, as SHOPIFY_WEBHOOK_SECRET:
@@ -50,7 +51,8 @@ TENANTS_SECRET_VARIABLE = "TENANTS_SECRET_NAME"  # in AWS: the Secrets Manager s
 ENTRY_FIELDS = ("pixel_id", "access_token", "webhook_secret", "admin_access_token", "settings")
 # Settings a tenant gives as entry fields instead (named in the message for the one that is not a setting).
 _FIELD_OF = {"TIKTOK_PIXEL_ID": "pixel_id", "TIKTOK_ACCESS_TOKEN": "access_token",
-             "SHOPIFY_WEBHOOK_SECRET": "webhook_secret", "SHOPIFY_ADMIN_ACCESS_TOKEN": "admin_access_token"}
+             "SHOPIFY_WEBHOOK_SECRET": "webhook_secret", "WOOCOMMERCE_WEBHOOK_SECRET": "webhook_secret",
+             "SHOPIFY_ADMIN_ACCESS_TOKEN": "admin_access_token"}
 SINGLE_TENANT = ""  # the key of a single-shop deployment's one tenant (no tenants document)
 _MAX_KEY_SHOWN = 100  # a key that is not a shop identity is quoted, cut to this many characters
 
@@ -89,17 +91,21 @@ SENDER_SETTINGS = SettingsParser("sender", frozenset({"TIKTOK_MAX_EVENT_AGE"}), 
 
 
 def tenant_kinds() -> tuple[TenantKind, ...]:
-    """Every platform's shop identity. A platform with its own keys adds its kind here."""
+    """Every platform's shop identity, tried in this order. A platform with its own keys adds its
+    kind here. Stripe has none: a Stripe event names its account only in the signed body, so no
+    tenant can be picked before the signature is checked (README "Stripe")."""
     from tiktok_relay.sources.shopify.shops import TENANT_KIND as SHOPIFY
+    from tiktok_relay.sources.woocommerce.store import TENANT_KIND as WOOCOMMERCE
 
-    return (SHOPIFY,)
+    return (SHOPIFY, WOOCOMMERCE)
 
 
 def settings_parsers() -> tuple[SettingsParser, ...]:
     """Who reads a tenant's settings. A platform with settings of its own adds its parser here."""
     from tiktok_relay.sources.shopify.settings import SETTINGS_PARSER as SHOPIFY
+    from tiktok_relay.sources.woocommerce.settings import SETTINGS_PARSER as WOOCOMMERCE
 
-    return (SHOPIFY, SENDER_SETTINGS)
+    return (SHOPIFY, WOOCOMMERCE, SENDER_SETTINGS)
 
 
 def known_settings(platform: str | None = None) -> frozenset[str]:
@@ -328,6 +334,11 @@ class FileText:
 def file_tenants(path: str | Path, variable: str = TENANTS_FILE_VARIABLE) -> DocumentTenants:
     text = FileText(path, variable)
     return DocumentTenants(text, text.origin)
+
+
+def tenants_configured(env: Mapping[str, str]) -> bool:
+    """Whether the environment names a tenants document (TIKTOK_RELAY_TENANTS or TENANTS_SECRET_NAME)."""
+    return env_value(env, TENANTS_FILE_VARIABLE) is not None or env_value(env, TENANTS_SECRET_VARIABLE) is not None
 
 
 def tenants_from_env(env: Mapping[str, str]) -> DocumentTenants | None:

@@ -5,8 +5,11 @@ A Stripe delivery is an Event object, signed whole: its id (`evt_...`), its type
 events, the connected `account` are in the body, not in headers. So the body is read for them
 only once its signature checked out. The delivery's id is the event's id, covered by the
 signature: the receiver deduplicates on it (Delivery.signed_id), since every retry is signed
-afresh. Its `shop` is the connected account (acct_...) on Connect events, else `stripe`: it names
-the store whose secrets and settings apply (`SingleStore.find`).
+afresh. Its `shop` is the connected account (acct_...) on Connect events, else `stripe`.
+
+One account per deployment: the tenant (its secrets, settings, pixel) cannot come from the
+account, which is not read before the signature checks out, so a tenants document does not
+serve Stripe (pipeline/runtime.py answers its route 404 then; README "Stripe").
 """
 
 from __future__ import annotations
@@ -18,12 +21,11 @@ from collections.abc import Callable
 
 from tiktok_relay.errors import DeliveryRejected
 from tiktok_relay.pipeline.ports import Delivery, SecretSource
-from tiktok_relay.sources.common.signing import verify_with_refresh
 from tiktok_relay.sources.common.source import MappedSource
 from tiktok_relay.sources.routes import WEBHOOK_PATHS
 from tiktok_relay.sources.stripe.mapping import map_webhook, state_key
 from tiktok_relay.sources.stripe.settings import StripeSettings
-from tiktok_relay.sources.stripe.signature import parse_header, verify_stripe_signature
+from tiktok_relay.sources.stripe.signature import SECRET_VARIABLE, parse_header, verify_stripe_signature
 
 # The receiver's route (template.yaml's HttpApi event, the handler, `serve`, `sign --curl`).
 WEBHOOK_PATH = WEBHOOK_PATHS["stripe"]
@@ -44,26 +46,32 @@ class StripeSource(MappedSource[StripeSettings]):
     display_name = "Stripe"
     webhook_id_name = "Stripe event id"  # no header holds it: it is in the signed body
     identity_headers: tuple[str, ...] = (SIGNATURE_HEADER,)
+    secret_variable = SECRET_VARIABLE
+    unknown_store = "a Stripe delivery names no store before its signature is checked"
 
-    def __init__(self, *, secrets: SecretSource, settings: StripeSettings, pixel_id: str,
+    def __init__(self, *, secrets: SecretSource | None, settings: StripeSettings, pixel_id: str,
                  clock: Callable[[], float] = time.time):
-        super().__init__(secrets=secrets, settings=settings, pixel_id=pixel_id, map_webhook=map_webhook,
-                         state_key=state_key)
+        super().__init__(secrets=secrets, settings=settings, pixel_id=pixel_id,
+                         map_webhook=lambda *args, **kwargs: map_webhook(*args, **kwargs),  # looked up per call
+                         state_key=lambda *args: state_key(*args), default_settings=StripeSettings())
         self._clock = clock
+
+    def canonical(self, store: str) -> str | None:
+        return None  # the one account of the deployment: no tenant is picked by store
 
     def acknowledge_unsigned(self, headers: dict[str, str], raw: bytes) -> str | None:
         return None  # Stripe signs every delivery
 
     def verify(self, headers: dict[str, str], raw: bytes) -> Delivery:
         # The account is in the body, which is not read before the signature checks out: the one
-        # store a deployment serves verifies it; a directory of many would find the account's
-        # secrets by the endpoint (the secret that matches), not by an unverified field.
+        # account a deployment serves verifies it.
         parse_header(headers)  # no signature: 401 before any secret is read
-        config = self._stores.find(None)
         now = self._clock()
-        verify_with_refresh(config.secrets, lambda secrets: verify_stripe_signature(headers, raw, secrets, now=now))
+        tenant = self._verified_tenant(None, lambda secrets, where: verify_stripe_signature(headers, raw, secrets,
+                                                                                         now=now))
         event_id, event_type, account = _identity(raw)
-        return Delivery(webhook_id=event_id, topic=event_type, shop=account, body=raw, signed_id=event_id)
+        return Delivery(webhook_id=event_id, topic=event_type, shop=account, body=raw, tenant=tenant,
+                        signed_id=event_id)
 
 
 def _identity(raw: bytes) -> tuple[str, str, str]:

@@ -4,7 +4,8 @@ signature and its mapping, as a `WebhookSource` (tiktok_relay.pipeline.ports).
 WooCommerce (`WC_Webhook::deliver`) sends each delivery with X-WC-Webhook-Topic, -Resource,
 -Event, -Signature, -ID (the webhook's id), -Delivery-ID (a hash per delivery) and -Source (the
 store's home URL). The store, as `store.store_id` reads X-WC-Webhook-Source, is the delivery's
-`shop`: it names the store whose secrets and settings apply (`SingleStore.find`).
+`shop`: it names the store whose secrets and settings apply (with a tenants document, the entry
+keyed by that URL: `TENANT_KIND` in store.py).
 
 When a webhook is created or activated, WooCommerce first sends a ping (`deliver_ping`): a
 form body `webhook_id=<id>` without any of those headers and without a signature. Anything but
@@ -16,13 +17,13 @@ from __future__ import annotations
 import re
 
 from tiktok_relay.errors import DeliveryRejected
-from tiktok_relay.pipeline.ports import Delivery, SecretSource
-from tiktok_relay.sources.common.signing import identity_headers, plain_header, verify_with_refresh
+from tiktok_relay.pipeline.ports import Delivery, SecretSource, Tenants
+from tiktok_relay.sources.common.signing import identity_headers, plain_header
 from tiktok_relay.sources.common.source import MappedSource
 from tiktok_relay.sources.routes import WEBHOOK_PATHS
 from tiktok_relay.sources.woocommerce.mapping import map_webhook, state_key
 from tiktok_relay.sources.woocommerce.settings import WooCommerceSettings
-from tiktok_relay.sources.woocommerce.signature import SIGNATURE
+from tiktok_relay.sources.woocommerce.signature import SECRET_VARIABLE, SIGNATURE
 from tiktok_relay.sources.woocommerce.store import store_id
 
 # The receiver's route (template.yaml's HttpApi event, the handler, `serve`, `sign --curl`).
@@ -43,16 +44,26 @@ PING_REASON = ("WooCommerce's ping on creating or activating the webhook (unsign
 
 
 class WooCommerceSource(MappedSource[WooCommerceSettings]):
-    """WooCommerce webhooks: HMAC with the store's secrets, the WooCommerce mapping, the store's pixel."""
+    """WooCommerce webhooks: HMAC with the secrets of the delivery's tenant, the WooCommerce
+    mapping, the tenant's pixel. One store (`secrets`, `settings`, `pixel_id`), or the many of
+    a tenants document (`tenants`: X-WC-Webhook-Source picks the tenant)."""
 
     name = "woocommerce"
     display_name = "WooCommerce"
     webhook_id_name = "X-WC-Webhook-Delivery-ID"
     identity_headers: tuple[str, ...] = (DELIVERY_ID_HEADER, TOPIC_HEADER, SOURCE_HEADER)
+    secret_variable = SECRET_VARIABLE
+    unknown_store = ("X-WC-Webhook-Source is missing or not a store's home URL: the store whose secret signs the "
+                     "delivery is unknown")
 
-    def __init__(self, *, secrets: SecretSource, settings: WooCommerceSettings, pixel_id: str):
-        super().__init__(secrets=secrets, settings=settings, pixel_id=pixel_id, map_webhook=map_webhook,
-                         state_key=state_key)
+    def __init__(self, *, secrets: SecretSource | None = None, settings: WooCommerceSettings | None = None,
+                 pixel_id: str | None = None, tenants: Tenants | None = None):
+        super().__init__(secrets=secrets, settings=settings, pixel_id=pixel_id, tenants=tenants,
+                         map_webhook=lambda *args, **kwargs: map_webhook(*args, **kwargs),  # looked up per call
+                         state_key=lambda *args: state_key(*args), default_settings=WooCommerceSettings())
+
+    def canonical(self, store: str) -> str | None:
+        return store_id(store)
 
     def acknowledge_unsigned(self, headers: dict[str, str], raw: bytes) -> str | None:
         if SIGNATURE_HEADER in headers or not _PING.fullmatch(raw.strip()):
@@ -61,12 +72,13 @@ class WooCommerceSource(MappedSource[WooCommerceSettings]):
 
     def verify(self, headers: dict[str, str], raw: bytes) -> Delivery:
         SIGNATURE.received(headers)  # no signature: 401 before any secret is read
-        source = plain_header(headers, SOURCE_HEADER)
-        config = self._stores.find(store_id(source) if source is not None else None)
-        verify_with_refresh(config.secrets, lambda secrets: SIGNATURE.verify(headers, raw, secrets))
+        key = self._key(plain_header(headers, SOURCE_HEADER))
+        tenant = self._verified_tenant(key, lambda secrets, where: SIGNATURE.verify(headers, raw, secrets,
+                                                                                  configured_in=where))
         found = identity_headers(headers, _MAX_HEADER, "WooCommerce")
         store = store_id(found[SOURCE_HEADER])
         if store is None:
             raise DeliveryRejected(f"header {SOURCE_HEADER} is not the store's http(s) home URL: not what "
                                    "WooCommerce sends")
-        return Delivery(webhook_id=found[DELIVERY_ID_HEADER], topic=found[TOPIC_HEADER].lower(), shop=store, body=raw)
+        return Delivery(webhook_id=found[DELIVERY_ID_HEADER], topic=found[TOPIC_HEADER].lower(), shop=store, body=raw,
+                        tenant=tenant)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from tiktok_relay.config import env_value, fields_from_env, offline_event_set_from_env, phone_region_from_env
 from tiktok_relay.errors import ConfigurationError
+from tiktok_relay.pipeline.tenants import SettingsParser
 
 DEFAULT_PAID_STATUSES = ("processing", "completed")
 # Statuses that never mean paid (WooCommerce core's, and the block checkout's draft): refused in
@@ -72,3 +73,9 @@ class WooCommerceSettings:
             test_event_code=env_value(env, "TIKTOK_TEST_EVENT_CODE"),
             offline_event_set_id=offline_event_set_from_env(env),
         )
+
+
+# What a WooCommerce tenant's `settings` may hold (pipeline/tenants.py): what `from_env` reads.
+SETTING_NAMES = frozenset({"WOOCOMMERCE_PAID_STATUSES", "WOOCOMMERCE_CONTENT_ID", "TIKTOK_PHONE_REGION",
+                           "TIKTOK_TEST_EVENT_CODE", "TIKTOK_OFFLINE_EVENT_SET_ID"})
+SETTINGS_PARSER = SettingsParser("woocommerce", SETTING_NAMES, WooCommerceSettings.from_env, platform="woocommerce")

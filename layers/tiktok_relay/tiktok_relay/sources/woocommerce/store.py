@@ -7,6 +7,10 @@
 
 The scheme, a default port, a trailing slash and case in the host do not change the store; the
 path does (two stores of a WordPress multisite can share a host).
+
+In the tenants document (pipeline/tenants.py) a WooCommerce store is keyed by its home URL,
+written as a URL ("https://shop.example.com/"): a bare host name would be taken for a typo'd
+Shopify shop, and is reported as no store identity at all.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from tiktok_relay.pipeline.tenants import TenantKind
 
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?", re.ASCII)
 _PATH = re.compile(r"(?:/[A-Za-z0-9._~%!$&'()*+,;=:@-]+)*", re.ASCII)
@@ -60,3 +66,18 @@ def links_host(payload: Mapping[str, Any]) -> str | None:
     except ValueError:
         return None
     return host.lower() if host else None
+
+
+MYSHOPIFY = ".myshopify.com"  # Shopify's hosts: never a WooCommerce store (a Shopify key written as a URL)
+
+
+def canonical_store(key: str) -> str | None:
+    """A tenants document key's store: store_id of a key written as an http(s) URL, else None
+    (also for a myshopify.com URL: a Shopify shop's key is its bare domain)."""
+    text = key.strip() if isinstance(key, str) else ""
+    store = store_id(text) if text.lower().startswith(("https://", "http://")) else None
+    return None if store is None or host_of(store).endswith(MYSHOPIFY) else store
+
+
+TENANT_KIND = TenantKind(platform="woocommerce", canonical=canonical_store,
+                         describe="a WooCommerce store is its home URL, such as https://shop.example.com/")
