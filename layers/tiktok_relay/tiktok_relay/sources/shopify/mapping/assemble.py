@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from tiktok_relay.sources.common.events import build_event
-from tiktok_relay.sources.common.result import IgnoredReason, MappingResult
+from tiktok_relay.sources.common.result import Ignored, MappingResult, nothing
 from tiktok_relay.sources.common.timing import event_time
 from tiktok_relay.sources.common.values import shown
 from tiktok_relay.sources.shopify.mapping.carts import cart_delta
@@ -52,17 +52,6 @@ class _Delivery(NamedTuple):
     event_id: str
 
 
-class _Ignored(NamedTuple):
-    """Why a delivery is not mapped at all: the report's category, and the reason in words."""
-
-    category: IgnoredReason
-    reason: str
-
-
-def _nothing(ignored: _Ignored, warnings: list[str], state: dict[str, Any] | None = None) -> MappingResult:
-    return MappingResult([], ignored.reason, warnings, state=state, ignored=ignored.category)
-
-
 def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySettings, *, now: int,
                 previous_state: Mapping[str, Any] | None = None) -> MappingResult:
     """The events one Shopify webhook delivery becomes. Pure; never raises for a dict payload.
@@ -75,25 +64,25 @@ def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySe
     """
     warnings: list[str] = []
     delivery = _delivery(topic, payload, settings, warnings)
-    if isinstance(delivery, _Ignored):
-        return _nothing(delivery, warnings)
+    if isinstance(delivery, Ignored):
+        return nothing(delivery, warnings)
     if delivery.kind == "cart":
         return _map_cart(delivery, payload, settings, int(now), previous_state, warnings)
     channel: EventSource = "web"
     if delivery.kind == "order":
         decided, key = order_channel(payload, settings)
         if (reason := channel_reason(decided, key, settings)) is not None:
-            return _nothing(_Ignored("channel", reason), warnings)
+            return nothing(Ignored("channel", reason), warnings)
         channel = "offline" if decided == "offline" else "web"
     consent = consent_decision(settings.consent, payload)
     if consent.reason is not None:
-        return _nothing(_Ignored("consent", consent.reason), warnings)
+        return nothing(Ignored("consent", consent.reason), warnings)
     data = _with_consent(_event_data(delivery, payload, settings, int(now), warnings, channel), consent)
     if delivery.kind == "checkout" and not any(key in data.get("user", {}) for key in _IDENTITY):
-        return _nothing(_Ignored("other", ANONYMOUS_CHECKOUT), warnings)
+        return nothing(Ignored("other", ANONYMOUS_CHECKOUT), warnings)
     event, problem = build_event(data, warnings)
     if event is None:
-        return _nothing(_Ignored("unmappable", problem or "could not build a valid event"), warnings)
+        return nothing(Ignored("unmappable", problem or "could not build a valid event"), warnings)
     return MappingResult([event], None, warnings, event_source=channel)
 
 
@@ -110,25 +99,25 @@ def state_key(topic: str, payload: Any, shop_domain: str, settings: ShopifySetti
     return f"shopify:{str(shop_domain).strip().lower()}:cart:{token}"
 
 
-def _delivery(topic: Any, payload: Any, settings: ShopifySettings, warnings: list[str]) -> _Delivery | _Ignored:
+def _delivery(topic: Any, payload: Any, settings: ShopifySettings, warnings: list[str]) -> _Delivery | Ignored:
     """What the delivery is, or why it is not mapped at all."""
     name = _normalize_topic(topic)
     if name is None:
-        return _Ignored("no_event_for_topic", "the webhook topic is missing")
+        return Ignored("no_event_for_topic", "the webhook topic is missing")
     if not isinstance(payload, dict):
-        return _Ignored("unmappable", "the payload is not a JSON object")
+        return Ignored("unmappable", "the payload is not a JSON object")
     event_name = settings.event_for(name)
     if not event_name:
-        return _Ignored("no_event_for_topic", _unmapped(name))
+        return Ignored("no_event_for_topic", _unmapped(name))
     kind = _KINDS.get(name.partition("/")[0])
     if kind is None:
-        return _Ignored("no_event_for_topic", f"Shopify topic {shown(name)} has no mapping rules in tiktok-relay")
+        return Ignored("no_event_for_topic", f"Shopify topic {shown(name)} has no mapping rules in tiktok-relay")
     refusal = _refusal(kind, payload, settings)
     if refusal is not None:
         return refusal
     event_id, missing = event_id_for(kind, payload)
     if event_id is None:
-        return _Ignored("unmappable", f"{missing}: an event without a stable event_id could be counted twice")
+        return Ignored("unmappable", f"{missing}: an event without a stable event_id could be counted twice")
     if event_name in DEPRECATED_EVENTS:
         warnings.append(f"{deprecation_notice(event_name)} (SHOPIFY_TOPIC_EVENTS maps {name} to it)")
     return _Delivery(name, kind, event_name, event_id)
@@ -139,15 +128,15 @@ def _map_cart(delivery: _Delivery, payload: dict, settings: ShopifySettings, now
     """An AddToCart of what the delivery added to the cart since the remembered state (carts.py)."""
     delta = cart_delta(payload.get("line_items"), previous_state, warnings)
     if delta.reason is not None:
-        return _nothing(_Ignored("other", delta.reason), warnings, delta.state)
+        return nothing(Ignored("other", delta.reason), warnings, delta.state)
     consent = consent_decision(settings.consent, payload)
     if consent.reason is not None:
-        return _nothing(_Ignored("consent", consent.reason), warnings, delta.state)
+        return nothing(Ignored("consent", consent.reason), warnings, delta.state)
     data = _with_consent(_event_data(delivery, {**payload, "line_items": delta.added}, settings, now, warnings, "web"),
                          consent)
     event, problem = build_event(data, warnings)
     if event is None:
-        return _nothing(_Ignored("unmappable", problem or "could not build a valid event"), warnings, delta.state)
+        return nothing(Ignored("unmappable", problem or "could not build a valid event"), warnings, delta.state)
     return MappingResult([event], None, warnings, state=delta.state)
 
 
@@ -169,23 +158,23 @@ def _unmapped(topic: str) -> str:
     return reason
 
 
-def _refusal(kind: str, payload: Mapping[str, Any], settings: ShopifySettings) -> _Ignored | None:
+def _refusal(kind: str, payload: Mapping[str, Any], settings: ShopifySettings) -> Ignored | None:
     """Why a delivery of a mapped topic is not sent, if it is not: a body that is another kind
     of payload than its topic's, a test order without a test event code, a customer who holds
     no account."""
     shape = _shape(payload)
     if shape is not None and shape[0] != kind:
         article = "an" if kind[0] in "aeiou" else "a"
-        return _Ignored("unmappable", f"the body is a Shopify {shape[0]} payload (it has {shape[1]}), not "
+        return Ignored("unmappable", f"the body is a Shopify {shape[0]} payload (it has {shape[1]}), not "
                                       f"{article} {kind}: a body that does not fit its topic sends nothing")
     if _is_test(payload) and not settings.test_event_code:
-        return _Ignored("test", "test order (test: true) not sent; set TIKTOK_TEST_EVENT_CODE to send test orders "
+        return Ignored("test", "test order (test: true) not sent; set TIKTOK_TEST_EVENT_CODE to send test orders "
                                 "as TikTok test events")
     if kind == "customer":
         state = payload.get("state")
         if state != "enabled":
             shown = repr(state) if state in _CUSTOMER_STATES else "missing or unknown"
-            return _Ignored("other", f"customer state is {shown}, not 'enabled': only account holders count as a "
+            return Ignored("other", f"customer state is {shown}, not 'enabled': only account holders count as a "
                                      "registration (a guest checkout creates a 'disabled' customer)")
     return None
 

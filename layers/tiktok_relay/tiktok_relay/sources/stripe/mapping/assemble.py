@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from tiktok_relay.sources.common.events import build_event
-from tiktok_relay.sources.common.result import MappingResult
+from tiktok_relay.sources.common.result import Ignored, MappingResult, nothing
 from tiktok_relay.sources.common.timing import event_time, unix_time
 from tiktok_relay.sources.common.values import as_token, object_field, shown
 from tiktok_relay.sources.stripe.mapping.objects import metadata, ref_id
@@ -39,11 +39,11 @@ def map_webhook(topic: str, payload: dict, account: str, settings: StripeSetting
     `previous_state` is what the receiver remembers of the payment (state_key)."""
     warnings: list[str] = []
     payment = _payment(topic, payload, settings)
-    if isinstance(payment, str):
-        return MappingResult([], payment, warnings)
+    if isinstance(payment, Ignored):
+        return nothing(payment, warnings)
     if previous_state is not None and previous_state.get("purchase") == "sent":
-        return MappingResult([], "a Purchase was already sent for this payment (its Checkout Session or its "
-                                 "PaymentIntent counted first)", warnings)
+        return nothing(Ignored("other", "a Purchase was already sent for this payment (its Checkout Session or its "
+                                        "PaymentIntent counted first)"), warnings)
     meta = metadata(payment.obj, "data.object", warnings)
     data: dict[str, Any] = {
         "event": EVENT_NAME,
@@ -56,7 +56,7 @@ def map_webhook(topic: str, payload: dict, account: str, settings: StripeSetting
     data["properties"] = properties_block(payment.obj, payment.kind, warnings)
     event, problem = build_event(data, warnings)
     if event is None:
-        return MappingResult([], problem, warnings)
+        return nothing(Ignored("unmappable", problem or "could not build a valid event"), warnings)
     return MappingResult([event], None, warnings, state=dict(SENT))
 
 
@@ -64,53 +64,58 @@ def state_key(topic: str, payload: Any, account: str, settings: StripeSettings) 
     """Under which key the receiver remembers that a payment's Purchase was sent: mapped events,
     by account and payment; None for anything else."""
     payment = _payment(topic, payload, settings)
-    if isinstance(payment, str):
+    if isinstance(payment, Ignored):
         return None
     return f"stripe:{str(account).strip().lower()}:payment:{payment.key}"
 
 
-def _payment(topic: Any, payload: Any, settings: StripeSettings) -> _Payment | str:
+def _payment(topic: Any, payload: Any, settings: StripeSettings) -> _Payment | Ignored:
     """What the event is about, or why it is not mapped."""
     name = topic.strip().lower() if isinstance(topic, str) else ""
     if not isinstance(payload, dict):
-        return "the payload is not a JSON object"
+        return Ignored("unmappable", "the payload is not a JSON object")
     if name not in settings.events:
         quoted = shown(name) if _TYPE.fullmatch(name) else "of this delivery"
-        return f"Stripe event type {quoted} is not mapped (STRIPE_EVENTS lists {', '.join(settings.events)})"
+        return Ignored("no_event_for_topic",
+                       f"Stripe event type {quoted} is not mapped (STRIPE_EVENTS lists {', '.join(settings.events)})")
     data = object_field(payload, "data", "data", [])
     obj = object_field(data, "object", "data.object", []) if data else None
     kind = "payment_intent" if name == PAYMENT_INTENT_SUCCEEDED else "session"
     if not obj or obj.get("object") != _OBJECTS[kind]:
-        return f"the event's data.object is not a {_OBJECTS[kind]}: an event that does not fit its type sends nothing"
+        return Ignored("unmappable", f"the event's data.object is not a {_OBJECTS[kind]}: an event that does not "
+                                     "fit its type sends nothing")
     refusal = _refusal(kind, obj, payload, settings)
     if refusal is not None:
         return refusal
     key = ref_id(obj.get("payment_intent")) if kind == "session" else None
     key = key or as_token(obj.get("id"))
     if key is None:
-        return f"the {_OBJECTS[kind]} has no usable id: an event without a stable event_id could be counted twice"
+        return Ignored("unmappable", f"the {_OBJECTS[kind]} has no usable id: an event without a stable event_id "
+                                     "could be counted twice")
     return _Payment(kind, obj, key)
 
 
-def _refusal(kind: str, obj: Mapping[str, Any], payload: Mapping[str, Any], settings: StripeSettings) -> str | None:
+def _refusal(kind: str, obj: Mapping[str, Any], payload: Mapping[str, Any],
+             settings: StripeSettings) -> Ignored | None:
     """Why a payment event is not sent, if it is not: a test-mode event without a test event
     code, a session that took no payment (yet), a payment intent that did not succeed."""
     if payload.get("livemode") is False and not settings.test_event_code:
-        return ("test-mode event (livemode: false) not sent; set TIKTOK_TEST_EVENT_CODE to send test-mode payments "
-                "as TikTok test events")
+        return Ignored("test", "test-mode event (livemode: false) not sent; set TIKTOK_TEST_EVENT_CODE to send "
+                               "test-mode payments as TikTok test events")
     if kind == "payment_intent":
-        return None if obj.get("status") == "succeeded" else "the payment intent's status is not succeeded"
+        succeeded = obj.get("status") == "succeeded"
+        return None if succeeded else Ignored("other", "the payment intent's status is not succeeded")
     if obj.get("mode") == "setup":
-        return "a Checkout Session in setup mode takes no payment"
+        return Ignored("other", "a Checkout Session in setup mode takes no payment")
     status = obj.get("payment_status")
     if status == "paid":
         return None
     if status == "unpaid":
-        return ("payment_status is unpaid (a delayed payment method): the Purchase is sent on "
-                "checkout.session.async_payment_succeeded, once the payment succeeds")
+        return Ignored("other", "payment_status is unpaid (a delayed payment method): the Purchase is sent on "
+                                "checkout.session.async_payment_succeeded, once the payment succeeds")
     if status == "no_payment_required":
-        return "payment_status is no_payment_required: nothing was paid"
-    return "payment_status is missing or unknown: only a paid session counts"
+        return Ignored("other", "payment_status is no_payment_required: nothing was paid")
+    return Ignored("other", "payment_status is missing or unknown: only a paid session counts")
 
 
 def _event_id(payment: _Payment, meta: Mapping[str, Any], warnings: list[str]) -> str:

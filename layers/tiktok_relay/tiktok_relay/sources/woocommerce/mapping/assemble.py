@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tiktok_relay.sources.common.events import build_event
-from tiktok_relay.sources.common.result import MappingResult
+from tiktok_relay.sources.common.result import Ignored, MappingResult, nothing
 from tiktok_relay.sources.common.timing import event_time, parse_time
 from tiktok_relay.sources.common.values import as_id, shown
 from tiktok_relay.sources.woocommerce.mapping.meta import order_meta, page_block
@@ -38,23 +38,23 @@ def map_webhook(topic: str, payload: dict, store: str, settings: WooCommerceSett
     `store` is the delivery's store (tiktok_relay.sources.woocommerce.store.store_id of its
     X-WC-Webhook-Source); `previous_state` what the receiver remembers of the order (state_key)."""
     warnings: list[str] = []
-    order_id, why_not = _order(topic, payload)
-    if order_id is None:
-        return MappingResult([], why_not, warnings)
-    reason = _refusal(payload, store, settings, previous_state)
-    if reason is not None:
-        return MappingResult([], reason, warnings)
+    order_id = _order(topic, payload)
+    if isinstance(order_id, Ignored):
+        return nothing(order_id, warnings)
+    refusal = _refusal(payload, store, settings, previous_state)
+    if refusal is not None:
+        return nothing(refusal, warnings)
     channel: EventSource = "web"
     if _created_via(payload) in OFFLINE_CREATED_VIA:
         if not settings.offline_event_set_id:
-            return MappingResult([], "an order staff created in the admin (created_via: admin) is an offline sale; "
-                                     "set TIKTOK_OFFLINE_EVENT_SET_ID to send such orders to your offline event set",
-                                 warnings)
+            return nothing(Ignored("channel", "an order staff created in the admin (created_via: admin) is an offline "
+                                              "sale; set TIKTOK_OFFLINE_EVENT_SET_ID to send such orders to your "
+                                              "offline event set"), warnings)
         channel = "offline"
     data = _event_data(payload, order_id, store, settings, now, warnings, channel)
     event, problem = build_event(data, warnings)
     if event is None:
-        return MappingResult([], problem, warnings)
+        return nothing(Ignored("unmappable", problem or "could not build a valid event"), warnings)
     return MappingResult([event], None, warnings, event_source=channel, state=dict(SENT))
 
 
@@ -66,46 +66,49 @@ def event_id_for(store: str, order_id: str) -> str:
 def state_key(topic: str, payload: Any, store: str, settings: WooCommerceSettings | None = None) -> str | None:
     """Under which key the receiver remembers that an order's Purchase was sent: order topics,
     by store and order id; None for anything else (whatever the settings)."""
-    order_id, _ = _order(topic, payload)
-    if order_id is None:
+    order_id = _order(topic, payload)
+    if isinstance(order_id, Ignored):
         return None
     return f"woocommerce:{str(store).strip().lower()}:order:{order_id}"
 
 
-def _order(topic: Any, payload: Any) -> tuple[str | None, str | None]:
-    """(the order's id, None), or (None, why the delivery is not an order the mapping reads)."""
+def _order(topic: Any, payload: Any) -> str | Ignored:
+    """The order's id, or why the delivery is not an order the mapping reads."""
     name = topic.strip().lower() if isinstance(topic, str) else ""
     if name not in ORDER_TOPICS:
         quoted = shown(name) if name in KNOWN_TOPICS or name.startswith("action.") else "of this delivery"
-        return None, f"WooCommerce topic {quoted} is not mapped: only order.created and order.updated carry an order"
+        return Ignored("no_event_for_topic", f"WooCommerce topic {quoted} is not mapped: only order.created and "
+                                             "order.updated carry an order")
     if not isinstance(payload, dict):
-        return None, "the payload is not a JSON object"
+        return Ignored("unmappable", "the payload is not a JSON object")
     if "order_key" not in payload and "line_items" not in payload:
-        return None, ("the body is not a WooCommerce order (it has neither order_key nor line_items): a body that "
-                      "does not fit its topic sends nothing")
+        return Ignored("unmappable", "the body is not a WooCommerce order (it has neither order_key nor line_items): "
+                                     "a body that does not fit its topic sends nothing")
     order_id = as_id(payload.get("id"))
     if order_id is None:
-        return None, "the order has no usable id: an event without a stable event_id could be counted twice"
-    return order_id, None
+        return Ignored("unmappable", "the order has no usable id: an event without a stable event_id could be "
+                                     "counted twice")
+    return order_id
 
 
 def _refusal(payload: Mapping[str, Any], store: str, settings: WooCommerceSettings,
-             previous_state: Mapping[str, Any] | None) -> str | None:
+             previous_state: Mapping[str, Any] | None) -> Ignored | None:
     """Why an order is not sent, if it is not: not paid (yet), already sent, or its body names
     another store than the header does."""
     raw = payload.get("status")
     status = status_slug(raw) if isinstance(raw, str) else ""
     if status not in settings.paid_statuses:
         quoted = repr(status) if _SLUG.fullmatch(status) else "missing or not a status"
-        return (f"order status is {quoted}, not one of WOOCOMMERCE_PAID_STATUSES ({','.join(settings.paid_statuses)}): "
-                "the Purchase is sent when the order is delivered in a paid status")
+        return Ignored("other", f"order status is {quoted}, not one of WOOCOMMERCE_PAID_STATUSES "
+                                f"({','.join(settings.paid_statuses)}): the Purchase is sent when the order is "
+                                "delivered in a paid status")
     if previous_state is not None and previous_state.get("purchase") == "sent":
-        return ("a Purchase was already sent for this order: only its first delivery in a paid status counts (a later "
-                "order.updated, such as completed after processing, sends nothing)")
+        return Ignored("other", "a Purchase was already sent for this order: only its first delivery in a paid status "
+                                "counts (a later order.updated, such as completed after processing, sends nothing)")
     linked = links_host(payload)
     if linked is not None and _bare(linked) != _bare(host_of(store)):
-        return ("the order's own link (_links.self) is on another host than X-WC-Webhook-Source: a body signed "
-                "for one store, delivered as another's, is not counted again")
+        return Ignored("other", "the order's own link (_links.self) is on another host than X-WC-Webhook-Source: a "
+                                "body signed for one store, delivered as another's, is not counted again")
     return None
 
 
