@@ -50,7 +50,11 @@ def test_replay_runs_the_woocommerce_and_stripe_samples_end_to_end(tmp_path):
         "negative_expired_signature.json": (401, "rejected"),
         "payment_intent_succeeded.json": (200, "ignored"),
     }
+    keys = summary.pop("match_keys")
     assert summary == {"webhooks": 16, "events": 5, "requests_sent": 1, "delivered": 5, "dead_lettered": 0}
+    # Every delivered Purchase has an email and an IP; the guest order no account, phone or click ids,
+    # and only WooCommerce's checkout records the browser (Stripe's samples put no user_agent in the metadata).
+    assert keys == {"email": 5, "phone": 4, "external_id": 4, "ip": 5, "user_agent": 1, "ttclid": 4, "ttp": 4}
     for raw in RAW + PII:
         assert raw.lower() not in (done.stdout + done.stderr).lower(), raw
 
