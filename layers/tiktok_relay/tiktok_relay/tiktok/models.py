@@ -14,46 +14,25 @@ error, with messages that never include the offending value.
 from __future__ import annotations
 
 import json
-import math
-import warnings
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tiktok_relay.errors import DeprecatedEventWarning, EventValidationError
-from tiktok_relay.tiktok import normalize, phones
-from tiktok_relay.tiktok.cleartext import has_email, looks_like_phone
-from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
-
-MAX_EVENTS_PER_REQUEST = 1000
-# TikTok documents no maximum for counts and amounts. Assumed: counts (quantity, num_items) are
-# 32-bit signed integers, as in most ads back ends; amounts (value, price) stay below 10^15, where
-# a double still holds whole units exactly (2^53 is about 9 x 10^15). Beyond them an event is
-# refused by the models (a mapping drops or clamps the field and says so): a number no back end
-# reads correctly, or none json.dumps can write (a sum of two 4,300-digit quantities), never a 5xx.
-MAX_COUNT = 2**31 - 1
-MAX_AMOUNT = 1e15
-
-STANDARD_EVENTS = frozenset(
-    {
-        "AddPaymentInfo", "AddToCart", "AddToWishlist", "ApplicationApproval",
-        "CompleteRegistration", "Contact", "CustomizeProduct", "Download", "FindLocation",
-        "InitiateCheckout", "Lead", "Purchase", "Schedule", "Search", "StartTrial",
-        "SubmitApplication", "Subscribe", "ViewContent",
-    }
+from tiktok_relay.errors import EventValidationError
+from tiktok_relay.tiktok import fields, normalize
+from tiktok_relay.tiktok.fields import (  # noqa: F401 (names this module has always offered)
+    CUSTOM_VALUE_TYPES,
+    DEPRECATED_EVENTS,
+    LEGACY_EVENTS,
+    MAX_AMOUNT,
+    MAX_COUNT,
+    MAX_EVENTS_PER_REQUEST,
+    STANDARD_EVENTS,
+    deprecation_notice,
 )
-# Names TikTok renamed or soft-deprecated in 2025 but still accepts (converted on its side).
-LEGACY_EVENTS = frozenset({"CompletePayment", "PlaceAnOrder", "SubmitForm", "ClickButton"})
-# Of those, the soft-deprecated ones (TikTok's standard events update, effective 2025-05-01): out
-# of the docs, working until their sunset in 2027, their history not carried over. Accepted with
-# a DeprecatedEventWarning.
-DEPRECATED_EVENTS: Mapping[str, str] = MappingProxyType({
-    "PlaceAnOrder": "Purchase", "ClickButton": "a custom event or Contact"})
-_KNOWN_BY_LOWER = {name.lower(): name for name in STANDARD_EVENTS | LEGACY_EVENTS}
 
 # Events API 1.0 (/pixel/track/, pytt-events-api) names and what Events API 2.0 calls them, by the
 # block they are met in ("request": the body; "event": a data[] item; "user", "page"). An unknown
@@ -73,10 +52,7 @@ LEGACY_RENAMES: Mapping[str, Mapping[str, str]] = MappingProxyType({
 _BLOCK_OF_MODEL = {"TrackRequest": "request", "WireRequest": "request", "Event": "event", "User": "user",
                    "Page": "page"}
 
-EventSource = Literal["web", "app", "offline", "crm"]
-
-# Unix seconds before 2001-09-09 or after 2286 are almost surely a unit mistake.
-_MIN_EPOCH, _MAX_EPOCH = 1_000_000_000, 9_999_999_999
+EventSource = Literal["web", "app", "offline", "crm"]  # fields.EVENT_SOURCES
 
 
 class StrictModel(BaseModel):
@@ -135,89 +111,6 @@ def rename_hint(model: type) -> Callable[[tuple], str | None]:
     return hint
 
 
-def _str_id(value: Any) -> Any:
-    """Ids are strings on the wire; numbers (even beyond 2^53, given as int) become exact strings."""
-    if isinstance(value, str):  # the usual case first (a str is neither a bool nor an int)
-        return value.strip() or None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    return value
-
-
-def _money(value: Any) -> Any:
-    """Money and quantities are numbers on the wire; decimal strings are accepted as input."""
-    if type(value) is float and math.isfinite(value):  # the usual case, decided at once
-        return value
-    if isinstance(value, bool):  # pydantic's lax mode would turn true into 1.0
-        raise ValueError("must be a number, not a boolean")
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError("must be a number") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
-def _not_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number, not a boolean")
-    return value
-
-
-def _quantity(value: Any) -> Any:
-    """A number of items, whole or not ('2', 2, 1.5): TikTok types quantity as a number."""
-    if type(value) is int and value >= 0:  # the usual case, decided at once
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = int(text) if text.isdecimal() else float(text)
-        except ValueError:
-            raise ValueError("must be a number") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("must be a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
-
-
-# What a custom parameter (a key of properties or of a contents item that the schema does not
-# name) may hold: what TikTok's own integrations send (GTM: gtm_version, event_trigger_source and
-# user-defined properties; its WooCommerce plugin: description, availability, sale_price, on_sale).
-CUSTOM_VALUE_TYPES = "a string, a number, a boolean, or a flat list of those"
-
-
-def _custom_scalar(value: Any) -> Any:
-    if isinstance(value, str):
-        if has_email(value) or looks_like_phone(value):
-            raise ValueError("looks like an email address or a phone number, which a custom parameter would send "
-                             "in clear; hash it into user.email or user.phone instead")
-        return value
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    if isinstance(value, (bool, int, float)):
-        return value
-    raise ValueError(f"a custom parameter must be {CUSTOM_VALUE_TYPES}")
-
-
-def _custom_value(value: Any) -> Any:
-    """A custom parameter's value, passed through unchanged once checked."""
-    if isinstance(value, list):
-        for item in value:
-            if isinstance(item, (list, dict)):
-                raise ValueError(f"a custom parameter must be {CUSTOM_VALUE_TYPES}")
-            _custom_scalar(item)
-        return value
-    return _custom_scalar(value)
-
-
 _FIELD_NAMES: dict[type, frozenset[str]] = {}  # model -> its field names (model_fields costs a call each time)
 
 
@@ -227,24 +120,20 @@ def _custom_names(data: Any, model: type[BaseModel]) -> Any:
     known = _FIELD_NAMES.get(model)
     if known is None:
         known = _FIELD_NAMES[model] = frozenset(model.model_fields)
-    if isinstance(data, dict):
-        for key in data:
-            if key not in known and isinstance(key, str) and (has_email(key) or looks_like_phone(key)):
-                raise ValueError("a custom parameter's name looks like an email address or a phone number")
-    return data
+    return fields.custom_names(data, known)
 
 
-CustomValue = Annotated[Any, pydantic.AfterValidator(_custom_value)]
+CustomValue = Annotated[Any, pydantic.AfterValidator(fields.custom_value)]
 
 
-StrId = Annotated[str, pydantic.BeforeValidator(_str_id)]
+StrId = Annotated[str, pydantic.BeforeValidator(fields.str_id)]
 # The bound before the BeforeValidator: pydantic-core then checks it (same check after the
 # validator, same message) rather than a Python function per value.
-Money = Annotated[float, Field(ge=0, le=MAX_AMOUNT), pydantic.BeforeValidator(_money)]
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT), pydantic.BeforeValidator(_not_bool)]
+Money = Annotated[float, Field(ge=0, le=MAX_AMOUNT), pydantic.BeforeValidator(fields.money)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT), pydantic.BeforeValidator(fields.not_bool)]
 Hashes = list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
 Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-Quantity = Annotated[int | float, pydantic.BeforeValidator(_quantity)]
+Quantity = Annotated[int | float, pydantic.BeforeValidator(fields.quantity)]
 
 
 class User(StrictModel):
@@ -298,10 +187,8 @@ class User(StrictModel):
     @classmethod
     def _phone(cls, value: Any, info: ValidationInfo) -> list[str] | None:
         data = info.data
-        region = None  # the first hint that is a known region
-        for hint in (data.get("phone_region"), data.get("country"), (info.context or {}).get("phone_region")):
-            if hint is not None and (region := phones.normalize_region(hint)):
-                break
+        region = fields.region_for_phones(data.get("phone_region"), data.get("country"),
+                                          (info.context or {}).get("phone_region"))
         return normalize.hash_each(value, lambda item: normalize.hash_phone(item, region))
 
     @field_validator("external_id", mode="before")
@@ -327,27 +214,16 @@ class User(StrictModel):
     @field_validator("ttclid", "ttp", "user_agent", "locale", "idfa", "idfv", "gaid", mode="before")
     @classmethod
     def _clear_text(cls, value: Any) -> Any:
-        # Sent as-is (never hashed); only surrounding whitespace goes, and empty means absent.
-        return (value.strip() or None) if isinstance(value, str) else value
+        return fields.trimmed(value)
 
     @field_validator("phone_region", mode="before")
     @classmethod
     def _region(cls, value: Any) -> Any:
-        if value is None or value == "":
-            return None
-        region = phones.normalize_region(value)
-        if region is None:
-            raise ValueError("not a known ISO 3166-1 alpha-2 region code")
-        return region
+        return fields.phone_region(value)
 
     def __repr_args__(self):
         # Hashes are not customer data, but keep reprs short and obviously safe.
         return [(k, v) for k, v in super().__repr_args__() if v is not None]
-
-
-def _one_or_many(value: Any) -> Any:
-    """content_ids as one id or a list: one becomes a list of one (TikTok documents an array)."""
-    return [value] if isinstance(value, (str, int)) and not isinstance(value, bool) else value
 
 
 class Content(StrictModel):
@@ -379,7 +255,7 @@ class Properties(StrictModel):
 
     contents: list[Content] | None = None
     content_type: Literal["product", "product_group"] | None = None
-    content_ids: Annotated[list[StrId], pydantic.BeforeValidator(_one_or_many)] | None = None
+    content_ids: Annotated[list[StrId], pydantic.BeforeValidator(fields.one_or_many)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     value: Money | None = None
     num_items: Count | None = None
@@ -400,12 +276,7 @@ class Properties(StrictModel):
     @field_validator("currency", mode="before")
     @classmethod
     def _currency(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        code = value.strip().upper() or None
-        if code is not None and code not in ACCEPTED_CURRENCIES:
-            raise ValueError("not a currency TikTok accepts (tiktok_relay.tiktok.currencies)")
-        return code
+        return fields.currency(value)
 
     @model_validator(mode="after")
     def _content_type_everywhere(self) -> Properties:
@@ -468,35 +339,6 @@ class Ad(StrictModel):
     attribution_provider: str | None = None
 
 
-def _unix_seconds(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be unix seconds, a datetime or an ISO 8601 string")
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdecimal():  # not isdigit(): int() refuses digits like '²' with a message echoing them
-            value = int(text)
-        else:
-            try:
-                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError("must be unix seconds or an ISO 8601 date-time") from None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("date-time has no timezone; add one (e.g. +00:00) or give unix seconds")
-        try:
-            value = int(value.timestamp())  # then range-checked below like any unix time
-        except (OverflowError, OSError, ValueError):
-            raise ValueError("is not a plausible unix time in seconds") from None
-    if isinstance(value, float) and math.isfinite(value):
-        value = int(value)
-    if isinstance(value, int):
-        if value > _MAX_EPOCH * 100:
-            raise ValueError("looks like milliseconds; give unix seconds")
-        if not _MIN_EPOCH <= value <= _MAX_EPOCH:
-            raise ValueError("is not a plausible unix time in seconds")
-    return value
-
-
 _DUMPED_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -510,7 +352,7 @@ class Event(StrictModel):
     """One `data[]` item."""
 
     event: str
-    event_time: Annotated[int, pydantic.BeforeValidator(_unix_seconds)]
+    event_time: Annotated[int, pydantic.BeforeValidator(fields.unix_seconds)]
     event_id: StrId | None = None
     user: User | None = None
     properties: Properties | None = None
@@ -524,17 +366,7 @@ class Event(StrictModel):
     @field_validator("event", mode="before")
     @classmethod
     def _event_name(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        name = value.strip()
-        if not name:
-            raise ValueError("event name is empty")
-        known = _KNOWN_BY_LOWER.get(name.lower())
-        if known and known != name:
-            raise ValueError(f"event names are case-sensitive: use {known!r}")
-        if name in DEPRECATED_EVENTS:
-            warnings.warn(DeprecatedEventWarning(deprecation_notice(name)), stacklevel=2)
-        return name
+        return fields.event_name(value)
 
     @model_validator(mode="after")
     def _drop_empty_objects(self) -> Event:
@@ -558,12 +390,6 @@ class Event(StrictModel):
         return self.event in STANDARD_EVENTS or self.event in LEGACY_EVENTS
 
 
-def deprecation_notice(event: str) -> str:
-    """What to tell whoever sends `event`, one of DEPRECATED_EVENTS (no customer data)."""
-    return (f"TikTok soft-deprecated the event {event!r} in 2025 (sunset in 2027, its history not carried "
-            f"over); use {DEPRECATED_EVENTS[event]} instead")
-
-
 class Envelope(StrictModel):
     """What every event of one request shares: where the events come from (`event_source`, and
     the pixel code or event set id as `event_source_id`) and how TikTok treats them.
@@ -582,7 +408,7 @@ class Envelope(StrictModel):
     @field_validator("event_source_id", "test_event_code", "partner_name", mode="before")
     @classmethod
     def _trim(cls, value: Any) -> Any:
-        return (value.strip() or None) if isinstance(value, str) else value
+        return fields.trimmed(value)
 
     def envelope(self) -> Envelope:
         """This request's envelope alone (no `data`)."""
