@@ -80,6 +80,20 @@ def test_build_output_lines_are_compact_request_bodies():
     assert proc.stdout.endswith(b"\n") and proc.stdout.count(b"\n") == 1
 
 
+def test_build_of_usual_events_does_not_import_pydantic():
+    # What makes a one-event build fast (README "Performance"): lines the fast path takes never
+    # import pydantic, nor, for a few lines, pydantic-core; a line it leaves to the models does.
+    script = ("import sys\nfrom tiktok_relay.cli import main\nrc = main(sys.argv[1:])\n"
+              "print(rc, 'pydantic' in sys.modules, 'pydantic_core' in sys.modules, file=sys.stderr)")
+    usual = event_line(1, user={"email": "a@b.co", "phone": "+1 415 555 2671", "ip": "81.2.69.160"},
+                       properties={"currency": "USD", "value": 5, "contents": [{"content_id": "a", "price": 5}]})
+    unusual = event_line(2, limited_data_use=1)  # a lax boolean: the models' business
+    for lines, imported in (([usual], b"0 False False"), ([usual, unusual], b"0 True True")):
+        proc = run(["build"], stdin=ndjson(lines), command=[sys.executable, "-c", script])
+        assert proc.stderr.strip() == imported
+        assert [len(b["data"]) for b in bodies(proc.stdout)] == [len(lines)]
+
+
 def test_build_2500_lines_gives_3_request_lines(tmp_path):
     source = tmp_path / "many.ndjson"
     source.write_bytes(ndjson([event_line(i, user={"external_id": f"cust-{i}"}) for i in range(2500)]))

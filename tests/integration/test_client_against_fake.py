@@ -16,8 +16,8 @@ import urllib3
 
 from tiktok_relay.testing.fake_tiktok import FakeTikTok
 from tiktok_relay.tiktok.client import RetryPolicy, SendResult, Status, TikTokClient
-from tiktok_relay.tiktok.models import Event, TrackRequest
-from tiktok_relay.tiktok.ndjson import build_requests
+from tiktok_relay.tiktok.models import Envelope, Event, TrackRequest
+from tiktok_relay.tiktok.ndjson import encode_lines
 
 T = 1_700_000_000
 PIXEL = "CPIXEL0000000000TEST"
@@ -164,13 +164,16 @@ def test_batch_sizes(roomy_client, fake_tiktok, count, sizes):
 
 
 @pytest.mark.parametrize("count, sizes", [(0, []), (1001, [1000, 1]), (2500, [1000, 1000, 500])])
-def test_batch_sizes_through_send_of_built_requests(roomy_client, fake_tiktok, count, sizes):
+def test_batch_sizes_through_send_encoded_of_ndjson_lines(roomy_client, fake_tiktok, count, sizes):
     batch = events(count)
-    requests = build_requests(batch, event_source="web", event_source_id=PIXEL)
-    result = roomy_client.send(requests)
+    encoded = encode_lines([e.__pydantic_serializer__.to_json(e, exclude_none=True) for e in batch])
+    envelope = Envelope(event_source="web", event_source_id=PIXEL)
+    result = roomy_client.send_encoded(envelope, zip(encoded.event_ids, encoded.events, strict=True))
     assert result.ok and result.requests_sent == len(sizes)
     assert sent_sizes(fake_tiktok) == sizes
     assert fake_tiktok.accepted_ids() == ids(batch)
+    assert [r.body["data"] for r in fake_tiktok.received] == [[e.wire() for e in batch[i:i + 1000]]
+                                                              for i in range(0, count, 1000)]
 
 
 # --- retryable failures -------------------------------------------------------------------------------------
@@ -409,7 +412,7 @@ def test_deadline_stops_retries_before_a_pause_that_would_cross_it(make_client, 
 
 
 def test_no_request_starts_at_or_after_the_deadline(client, fake_tiktok, sleeps):
-    result = client.send(build_requests(events(2), event_source="web", event_source_id=PIXEL), deadline=time.monotonic())
+    result = client.send_events(events(2), event_source_id=PIXEL, deadline=time.monotonic())
     assert result.requests_sent == 0 and sleeps == [] and fake_tiktok.received == []
     # Not sent in time is failed-retryable (redelivered), never rejected.
     assert [o.status for o in result.outcomes] == [Status.FAILED_RETRYABLE] * 2

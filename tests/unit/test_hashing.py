@@ -7,9 +7,12 @@ a normalized string written out by hand, never taken from the library's own outp
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tiktok_relay.errors import EventValidationError
 from tiktok_relay.tiktok import normalize
@@ -364,3 +367,19 @@ def test_lone_surrogates_are_a_validation_error_that_does_not_echo_them(field):
     with pytest.raises(EventValidationError) as caught:
         User(**{field: value})
     assert field in str(caught.value) and "\ud800" not in str(caught.value) and "broken" not in str(caught.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(max_size=70), st.from_regex(r"\s*[0-9a-fA-F]{64}\s*", fullmatch=True),
+                       st.integers(), st.sampled_from(["a@b.co", "+1 415 555 2671", "SW1A 1AA", "94103-1234", "Zoë"])),
+       region=st.sampled_from([None, "US", "GB"]), country=st.sampled_from([None, "us", "gb"]))
+def test_every_hasher_gives_64_lowercase_hex_digits_or_nothing(value, region, country):
+    """What the models' pattern for hashes checks, and what tiktok/encode.py relies on unchecked."""
+    hashers = (normalize.hash_email, normalize.hash_external_id, normalize.hash_name,
+               lambda v: normalize.hash_phone(v, region), lambda v: normalize.hash_zip(v, country))
+    for hasher in hashers:
+        try:
+            digest = hasher(value)
+        except ValueError:
+            continue
+        assert digest is None or re.fullmatch(r"[0-9a-f]{64}", digest)

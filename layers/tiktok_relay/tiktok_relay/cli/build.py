@@ -12,12 +12,12 @@ import gc
 import json
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.cli.common import EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, fail, say
 
 if TYPE_CHECKING:
-    from tiktok_relay.tiktok.models import TrackRequest
+    from tiktok_relay.tiktok.ndjson import EncodedLines
 
 
 def _read_lines(path: str | None) -> list[bytes]:
@@ -63,16 +63,15 @@ def _gc_paused(args: argparse.Namespace) -> Iterator[None]:
         gc.enable()
 
 
-def _build(args: argparse.Namespace) -> tuple[list[TrackRequest], list[int]] | int:
-    """Shared by build and send: the requests, and the input line of every event."""
+def _build(args: argparse.Namespace) -> tuple[EncodedLines, dict[str, Any]] | int:
+    """Shared by build and send: every line's event, and the envelope (pixel, test code...)."""
     with _gc_paused(args):
-        return _validate_and_batch(args)
+        return _validate(args)
 
 
-def _validate_and_batch(args: argparse.Namespace) -> tuple[list[TrackRequest], list[int]] | int:
+def _validate(args: argparse.Namespace) -> tuple[EncodedLines, dict[str, Any]] | int:
     from tiktok_relay.config import TikTokSettings, check_phone_region, check_pixel_id
     from tiktok_relay.errors import ConfigurationError
-    from tiktok_relay.tiktok.ndjson import build_requests
 
     try:  # every value checked before any line is read
         settings = TikTokSettings.from_env()
@@ -80,43 +79,44 @@ def _validate_and_batch(args: argparse.Namespace) -> tuple[list[TrackRequest], l
         phone_region = check_phone_region(args.phone_region, "--phone-region") or settings.phone_region
     except ConfigurationError as exc:
         return fail(str(exc))
-    parsed = _parsed_saying_deprecations(_read_lines(args.file), phone_region)
-    if parsed.problems:
-        for problem in parsed.problems:
+    encoded = _encoded_saying_deprecations(_read_lines(args.file), phone_region)
+    if encoded.problems:
+        for problem in encoded.problems:
             print(problem, file=sys.stderr)
-        lines = len({p.line for p in parsed.problems})
+        lines = len({p.line for p in encoded.problems})
         say(f"{lines} invalid line(s); nothing was written")
         return EXIT_USAGE
     test_code = args.test_event_code if args.test_event_code is not None else settings.test_event_code
-    requests = build_requests(
-        parsed.events, event_source=args.event_source, event_source_id=pixel_id, test_event_code=test_code or None
-    )
-    return requests, parsed.line_numbers
+    return encoded, {"event_source": args.event_source, "event_source_id": pixel_id,
+                     "test_event_code": test_code or None}
 
 
-def _parsed_saying_deprecations(lines: list[bytes], phone_region: str | None):
-    """parse_events, with each deprecated event name it met said once (as a warning line)."""
+def _encoded_saying_deprecations(lines: list[bytes], phone_region: str | None) -> EncodedLines:
+    """encode_lines, with each deprecated event name it met said once (as a warning line)."""
     import warnings
 
     from tiktok_relay.errors import DeprecatedEventWarning
-    from tiktok_relay.tiktok.ndjson import parse_events
+    from tiktok_relay.tiktok.ndjson import encode_lines
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeprecatedEventWarning)
-        parsed = parse_events(lines, phone_region=phone_region)
+        encoded = encode_lines(lines, phone_region=phone_region)
     for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DeprecatedEventWarning)):
         say(f"warning: {message}")
-    return parsed
+    return encoded
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from tiktok_relay.tiktok.ndjson import request_bodies
+
     with _gc_paused(args):  # over the serialization too
         built = _build(args)
         if isinstance(built, int):
             return built
+        encoded, envelope = built
         out = sys.stdout.buffer
-        for request in built[0]:
-            out.write(request.to_json())
+        for body in request_bodies(encoded.events, **envelope):
+            out.write(body)
             out.write(b"\n")
     return EXIT_OK
 
@@ -125,6 +125,7 @@ def run_send(args: argparse.Namespace) -> int:
     from tiktok_relay.config import TikTokSettings
     from tiktok_relay.errors import ConfigurationError
     from tiktok_relay.tiktok.client import TikTokClient
+    from tiktok_relay.tiktok.models import Envelope
 
     try:
         settings = TikTokSettings.from_env()
@@ -134,12 +135,13 @@ def run_send(args: argparse.Namespace) -> int:
     built = _build(args)
     if isinstance(built, int):
         return built
-    requests, line_numbers = built
-    result = TikTokClient.from_settings(settings, sleep=args.sleep).send(requests)
+    encoded, envelope = built
+    client = TikTokClient.from_settings(settings, sleep=args.sleep)
+    result = client.send_encoded(Envelope(**envelope), zip(encoded.event_ids, encoded.events, strict=True))
     for outcome in result.outcomes:
         if outcome.status.value != "delivered":
             print(
-                f"line {line_numbers[outcome.index]}: {outcome.status.value}"
+                f"line {encoded.line_numbers[outcome.index]}: {outcome.status.value}"
                 f" (code {outcome.code}): {outcome.message} [request_id {outcome.request_id}]",
                 file=sys.stderr,
             )

@@ -271,6 +271,12 @@ class TikTokClient:
             deadline,
         )
 
+    def send_encoded(self, envelope: Envelope, events: Iterable[tuple[str | None, bytes]], *,
+                     deadline: float | None = None) -> SendResult:
+        """Send events already in wire JSON (each with its event_id), as tiktok/ndjson.py's
+        `encode_lines` gives them: they are sent as they are. Outcome indexes count `events`."""
+        return self._send_grouped([(envelope, events)], deadline)
+
     def track(self, request: TrackRequest, *, deadline: float | None = None) -> SendResult:
         return self.send([request], deadline=deadline)
 

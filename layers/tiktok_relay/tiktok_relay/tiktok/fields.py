@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from tiktok_relay.errors import DeprecatedEventWarning
 from tiktok_relay.tiktok import phones
-from tiktok_relay.tiktok.cleartext import has_email, looks_like_phone
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 
 MAX_EVENTS_PER_REQUEST = 1000
@@ -114,8 +113,11 @@ def quantity(value: Any) -> Any:
 
 
 def custom_scalar(value: Any) -> Any:
+    """A custom parameter's value, or an item of its list. Text that hides an email address or is
+    written like a phone number is refused (tiktok/cleartext.py, imported on first use: html and
+    urllib.parse take ~3 ms to import)."""
     if isinstance(value, str):
-        if has_email(value) or looks_like_phone(value):
+        if _looks_personal(value):
             raise ValueError("looks like an email address or a phone number, which a custom parameter would send "
                              "in clear; hash it into user.email or user.phone instead")
         return value
@@ -137,14 +139,20 @@ def custom_value(value: Any) -> Any:
     return custom_scalar(value)
 
 
-def custom_names(data: Any, known: frozenset[str]) -> Any:
+def custom_names(data: Any, known: Container[str]) -> Any:
     """A custom parameter's name (a key of `data` that is none of the `known` field names) is sent
     in clear too: it must not be an email or a phone."""
     if isinstance(data, dict):
         for key in data:
-            if key not in known and isinstance(key, str) and (has_email(key) or looks_like_phone(key)):
+            if key not in known and isinstance(key, str) and _looks_personal(key):
                 raise ValueError("a custom parameter's name looks like an email address or a phone number")
     return data
+
+
+def _looks_personal(text: str) -> bool:
+    from tiktok_relay.tiktok.cleartext import has_email, looks_like_phone
+
+    return has_email(text) or looks_like_phone(text)
 
 
 def one_or_many(value: Any) -> Any:
@@ -210,8 +218,8 @@ def unix_seconds(value: Any) -> Any:
 
 
 def event_name(value: Any) -> Any:
-    """A standard event's exact name or a custom one; a soft-deprecated name warns
-    (DeprecatedEventWarning), a standard name in the wrong case is refused."""
+    """A standard event's exact name or a custom one (trimmed); a standard name in the wrong case
+    is refused. See warn_if_deprecated for the soft-deprecated names."""
     if not isinstance(value, str):
         return value
     name = value.strip()
@@ -220,9 +228,13 @@ def event_name(value: Any) -> Any:
     known = _KNOWN_BY_LOWER.get(name.lower())
     if known and known != name:
         raise ValueError(f"event names are case-sensitive: use {known!r}")
-    if name in DEPRECATED_EVENTS:
-        warnings.warn(DeprecatedEventWarning(deprecation_notice(name)), stacklevel=3)
     return name
+
+
+def warn_if_deprecated(name: Any, stacklevel: int = 3) -> None:
+    """A DeprecatedEventWarning for an event accepted under a soft-deprecated name."""
+    if isinstance(name, str) and name in DEPRECATED_EVENTS:
+        warnings.warn(DeprecatedEventWarning(deprecation_notice(name)), stacklevel=stacklevel)
 
 
 def deprecation_notice(event: str) -> str:

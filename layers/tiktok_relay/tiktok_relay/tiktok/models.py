@@ -13,7 +13,6 @@ error, with messages that never include the offending value.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
@@ -22,7 +21,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tiktok_relay.errors import EventValidationError
-from tiktok_relay.tiktok import fields, normalize
+from tiktok_relay.tiktok import encode, fields, normalize
 from tiktok_relay.tiktok.fields import (  # noqa: F401 (names this module has always offered)
     CUSTOM_VALUE_TYPES,
     DEPRECATED_EVENTS,
@@ -366,7 +365,9 @@ class Event(StrictModel):
     @field_validator("event", mode="before")
     @classmethod
     def _event_name(cls, value: Any) -> Any:
-        return fields.event_name(value)
+        name = fields.event_name(value)
+        fields.warn_if_deprecated(name)
+        return name
 
     @model_validator(mode="after")
     def _drop_empty_objects(self) -> Event:
@@ -427,8 +428,7 @@ class Envelope(StrictModel):
 
     def body_prefix(self) -> bytes:
         """The request body up to its first event: the bytes TrackRequest.to_json() starts with."""
-        text = json.dumps(self.header(), separators=(",", ":"), ensure_ascii=False)
-        return text[:-1].encode() + b',"data":['
+        return encode.body_prefix(self.header())
 
 
 class TrackRequest(Envelope):

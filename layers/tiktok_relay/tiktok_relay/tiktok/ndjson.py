@@ -1,14 +1,19 @@
-"""NDJSON of `data[]` items in, complete request bodies out: the core of `build` and `send`."""
+"""NDJSON of `data[]` items in, complete request bodies out: the core of `build` and `send`.
+
+Each line is validated, normalized and hashed by tiktok/encode.py's fast path when it can be,
+and otherwise by the models (tiktok/models.py), which are imported only then and which also
+give the errors: the same bytes either way, and the same problems.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import pydantic
-
-from tiktok_relay.errors import EventValidationError, FieldProblem
-from tiktok_relay.tiktok.models import MAX_EVENTS_PER_REQUEST, Envelope, Event, EventSource, TrackRequest
+from tiktok_relay.errors import FieldProblem
+from tiktok_relay.tiktok.encode import Encoded, envelope_prefix, event_encoder
+from tiktok_relay.tiktok.fields import MAX_EVENTS_PER_REQUEST
 
 
 @dataclass(frozen=True)
@@ -21,45 +26,64 @@ class LineProblem:
 
 
 @dataclass
-class ParsedLines:
-    events: list[Event]
+class EncodedLines:
+    events: list[bytes]  # each event's wire JSON, as TrackRequest.to_json() writes it in `data`
+    event_ids: list[str | None]
     line_numbers: list[int]  # the input line of each event, for reports
     problems: list[LineProblem]
 
 
-def parse_events(lines: Iterable[str | bytes], *, phone_region: str | None = None) -> ParsedLines:
+def encode_lines(lines: Sequence[str | bytes], *, phone_region: str | None = None) -> EncodedLines:
     """Validate (and so normalize and hash) one event per non-blank line. Collects every problem."""
-    context = {"phone_region": phone_region}
-    parsed = ParsedLines([], [], [])
-    # What Event.model_validate_json does, minus two Python calls per line (2% of `build`).
-    validate_json = Event.__pydantic_validator__.validate_json
+    parsed = EncodedLines([], [], [], [])
+    fast = event_encoder(phone_region, events=len(lines))
+    by_models: Callable[[str | bytes], Encoded | list[FieldProblem]] | None = None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            event = validate_json(line, context=context)
-        except pydantic.ValidationError as exc:
-            problems = EventValidationError.from_pydantic(exc).problems
-            parsed.problems.extend(LineProblem(number, p) for p in problems)
-            continue
-        parsed.events.append(event)
+        encoded: Any = fast(line)
+        if encoded is None:
+            by_models = by_models or _models_encoder(phone_region)
+            encoded = by_models(line)
+            if isinstance(encoded, list):
+                parsed.problems.extend(LineProblem(number, p) for p in encoded)
+                continue
+        parsed.event_ids.append(encoded[0])
+        parsed.events.append(encoded[1])
         parsed.line_numbers.append(number)
     return parsed
 
 
-def build_requests(
-    events: list[Event],
-    *,
-    event_source: EventSource,
-    event_source_id: str,
-    test_event_code: str | None = None,
-    partner_name: str | None = None,
-) -> list[TrackRequest]:
-    """Requests of at most 1000 events each. The events are already valid, so the envelope
-    is checked once and the events are not validated a second time."""
-    envelope = Envelope(event_source=event_source, event_source_id=event_source_id,
-                        test_event_code=test_event_code, partner_name=partner_name)
-    return [
-        TrackRequest.model_construct(**envelope.__dict__, data=events[start : start + MAX_EVENTS_PER_REQUEST])
-        for start in range(0, len(events), MAX_EVENTS_PER_REQUEST)
-    ]
+def _models_encoder(phone_region: str | None) -> Callable[[str | bytes], Encoded | list[FieldProblem]]:
+    """What the models make of a line: (event_id, wire JSON), or its problems."""
+    import pydantic
+
+    from tiktok_relay.errors import EventValidationError
+    from tiktok_relay.tiktok.models import Event
+
+    context = {"phone_region": phone_region}
+    # What Event.model_validate_json does, minus two Python calls per line.
+    validate_json, to_json = Event.__pydantic_validator__.validate_json, Event.__pydantic_serializer__.to_json
+
+    def encode(line: str | bytes) -> Encoded | list[FieldProblem]:
+        try:
+            event = validate_json(line, context=context)
+        except pydantic.ValidationError as exc:
+            return EventValidationError.from_pydantic(exc).problems
+        return event.event_id, to_json(event, exclude_none=True)
+
+    return encode
+
+
+def request_bodies(events: Sequence[bytes], *, event_source: Any, event_source_id: Any,
+                   test_event_code: Any = None, partner_name: Any = None) -> list[bytes]:
+    """Whole request bodies of at most 1000 events each, the envelope checked (by the models when
+    it is unusual: an EventValidationError names the field)."""
+    prefix = envelope_prefix(event_source, event_source_id, test_event_code, partner_name)
+    if prefix is None:
+        from tiktok_relay.tiktok.models import Envelope
+
+        prefix = Envelope(event_source=event_source, event_source_id=event_source_id,
+                          test_event_code=test_event_code, partner_name=partner_name).body_prefix()
+    return [prefix + b",".join(events[start:start + MAX_EVENTS_PER_REQUEST]) + b"]}"
+            for start in range(0, len(events), MAX_EVENTS_PER_REQUEST)]

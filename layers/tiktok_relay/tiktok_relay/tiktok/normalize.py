@@ -12,13 +12,17 @@ Invalid values raise ValueError with a message that names the problem, never the
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from tiktok_relay.tiktok import phones
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Network, IPv6Network
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _WHITESPACE = re.compile(r"\s")  # for str patterns, exactly the characters str.isspace() accepts
@@ -238,6 +242,8 @@ def normalize_ip(value: object) -> str | None:
         return None
     if _CANONICAL_IPV4.fullmatch(text):
         return text  # what str(ipaddress.ip_address(text)) gives, without its cost
+    import ipaddress  # ~2 ms to import: only for what the pattern leaves over
+
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
@@ -248,25 +254,35 @@ def normalize_ip(value: object) -> str | None:
 # documentation, benchmarking, multicast, reserved and "this network" ranges (IANA special-
 # purpose registries). Written out rather than ipaddress's is_global, which changed between
 # Python 3.11 and 3.13. IPv6 outside 2000::/3 (global unicast) is never public.
-_NOT_PUBLIC_V4 = tuple(ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"))
-_GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
-_NOT_PUBLIC_V6 = tuple(ipaddress.IPv6Network(n) for n in (
-    "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20"))
+
+
+@functools.cache
+def _not_public() -> tuple[tuple[IPv4Network, ...], IPv6Network, tuple[IPv6Network, ...]]:
+    """(IPv4 ranges, IPv6 global unicast, IPv6 ranges within it that are not public), built on
+    first use: importing ipaddress costs ~2 ms, which `build` of one event need not pay."""
+    import ipaddress
+
+    v4 = tuple(ipaddress.IPv4Network(n) for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+        "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"))
+    v6 = tuple(ipaddress.IPv6Network(n) for n in ("2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20"))
+    return v4, ipaddress.IPv6Network("2000::/3"), v6
 
 
 def is_public_ip(address: str) -> bool:
     """Whether a canonical address (normalize_ip's) can be a buyer's public address. An IPv4 address
     mapped into IPv6 (::ffff:a.b.c.d) is judged as the IPv4 address it holds."""
+    import ipaddress
+
+    not_public_v4, global_unicast_v6, not_public_v6 = _not_public()
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         else:
-            return ip in _GLOBAL_UNICAST_V6 and not any(ip in net for net in _NOT_PUBLIC_V6)
-    return not any(ip in net for net in _NOT_PUBLIC_V4)
+            return ip in global_unicast_v6 and not any(ip in net for net in not_public_v6)
+    return not any(ip in net for net in not_public_v4)
 
 
 def public_ip(value: object) -> str | None:
