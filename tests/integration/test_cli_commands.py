@@ -83,7 +83,9 @@ def test_build_output_lines_are_compact_request_bodies():
 def test_build_of_usual_events_does_not_import_pydantic():
     # What makes a one-event build fast (README "Performance"): lines the fast path takes never
     # import pydantic, nor, for a few lines, pydantic-core; a line it leaves to the models does.
+    # Nor is dataclasses imported on the way (the local tools' platform table would bring it).
     script = ("import sys\nfrom tiktok_relay.cli import main\nrc = main(sys.argv[1:])\n"
+              "assert 'dataclasses' not in sys.modules or 'pydantic' in sys.modules\n"
               "print(rc, 'pydantic' in sys.modules, 'pydantic_core' in sys.modules, file=sys.stderr)")
     usual = event_line(1, user={"email": "a@b.co", "phone": "+1 415 555 2671", "ip": "81.2.69.160"},
                        properties={"currency": "USD", "value": 5, "contents": [{"content_id": "a", "price": 5}]})

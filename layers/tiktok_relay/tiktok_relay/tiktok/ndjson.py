@@ -2,22 +2,21 @@
 
 Each line is validated, normalized and hashed by tiktok/encode.py's fast path when it can be,
 and otherwise by the models (tiktok/models.py), which are imported only then and which also
-give the errors: the same bytes either way, and the same problems.
+give the errors: the same bytes either way, and the same problems. Nothing on the fast path
+imports pydantic or dataclasses (~15 ms and ~5 ms of a one-event `build`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tiktok_relay.errors import FieldProblem
 from tiktok_relay.tiktok.encode import Encoded, envelope_prefix, event_encoder
 from tiktok_relay.tiktok.fields import MAX_EVENTS_PER_REQUEST
 
 
-@dataclass(frozen=True)
-class LineProblem:
+class LineProblem(NamedTuple):
     line: int
     problem: FieldProblem
 
@@ -25,17 +24,22 @@ class LineProblem:
         return f"line {self.line}: {self.problem}"
 
 
-@dataclass
 class EncodedLines:
-    events: list[bytes]  # each event's wire JSON, as TrackRequest.to_json() writes it in `data`
-    event_ids: list[str | None]
-    line_numbers: list[int]  # the input line of each event, for reports
-    problems: list[LineProblem]
+    """What encode_lines read: each event's wire JSON (as TrackRequest.to_json() writes it in
+    `data`), its event_id and its input line (for reports), and every problem met."""
+
+    __slots__ = ("events", "event_ids", "line_numbers", "problems")
+
+    def __init__(self) -> None:
+        self.events: list[bytes] = []
+        self.event_ids: list[str | None] = []
+        self.line_numbers: list[int] = []
+        self.problems: list[LineProblem] = []
 
 
 def encode_lines(lines: Sequence[str | bytes], *, phone_region: str | None = None) -> EncodedLines:
     """Validate (and so normalize and hash) one event per non-blank line. Collects every problem."""
-    parsed = EncodedLines([], [], [], [])
+    parsed = EncodedLines()
     fast = event_encoder(phone_region, events=len(lines))
     by_models: Callable[[str | bytes], Encoded | list[FieldProblem]] | None = None
     for number, line in enumerate(lines, start=1):
