@@ -163,6 +163,8 @@ def _one_of(*choices: str) -> _Rule:
 
 def _id(value: Any, seen: dict, context: Any) -> Any:
     """StrId | None: an id that trims to nothing is an error (the models'), not an absent id."""
+    if type(value) is str and (value := value.strip()):  # the usual case, as fields.str_id has it
+        return value
     return None if value is None else _str(fields.str_id(value))
 
 
@@ -180,6 +182,8 @@ def _ids(value: Any, seen: dict, context: Any) -> Any:
 
 
 def _money(value: Any, seen: dict, context: Any) -> Any:
+    if type(value) is float and (_SMALLEST_SAME_FLOAT <= value <= MAX_AMOUNT or value == 0):
+        return value  # the usual case, decided at once (fields.money returns such a float as it is)
     if value is None:
         return None
     value = fields.money(value)
@@ -199,6 +203,8 @@ def _count(value: Any, seen: dict, context: Any) -> Any:
 
 
 def _quantity(value: Any, seen: dict, context: Any) -> Any:
+    if type(value) is int and value >= 0:  # the usual case (fields.quantity's too)
+        return value
     if value is None:
         return None
     value = fields.quantity(value)

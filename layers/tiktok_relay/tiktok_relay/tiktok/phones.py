@@ -295,7 +295,13 @@ class _Ranges:
 
     def matches(self, national: str) -> bool:
         """What `_number_type_helper(...) != UNKNOWN` says."""
-        return _matches(self.general, national) and any(_matches(d, national) for d in self.types)
+        if not _matches(self.general, national):
+            return False
+        length = len(national)
+        for lengths, pattern in self.types:  # (_matches inlined: this runs for every phone number)
+            if (not lengths or length in lengths) and pattern.fullmatch(national) is not None:
+                return True
+        return False
 
 
 _Desc = tuple[frozenset[int], "re.Pattern[str]"]
@@ -334,7 +340,7 @@ def is_valid(country_code: int, national: str) -> bool:
     if len(regions) == 1:
         ranges = _ranges(lib, country_code, regions[0])
         return ranges is not None and ranges.matches(national)
-    for region in regions:
+    for region in regions:  # ranges built as needed: +1 alone has 25 regions
         ranges = _ranges(lib, country_code, region)
         if ranges is None:
             continue
