@@ -112,8 +112,10 @@ class _Parsed:
     first: int = 0  # index of the record's first fresh event in the combined send
 
     def request_of(self, events: list[dict[str, Any]]) -> WireRequest:
-        """This record's envelope with `events`."""
-        return WireRequest.model_construct(**self.delivery.request.envelope().__dict__, data=events)
+        """This record's envelope with `events` (the record's own request when they are all of it:
+        the usual case, where building another took 60 k instructions per record)."""
+        request = self.delivery.request
+        return request if events is request.data else request.model_copy(update={"data": events})
 
 
 class QueueSender:
@@ -187,8 +189,9 @@ class QueueSender:
         report.requests_sent += result.requests_sent
         report.tiktok_latencies += result.latencies
         base = sending[0].first  # the group's events sit together from here in the batch's numbering
-        for outcome in result.outcomes:
-            outcomes[base + outcome.index] = dataclasses.replace(outcome, index=base + outcome.index)
+        for outcome in result.outcomes:  # renumbered only when needed (a replace costs 25 k instructions)
+            index = base + outcome.index
+            outcomes[index] = dataclasses.replace(outcome, index=index) if base else outcome
         return True
 
     def _parse(self, report: BatchReport, record: dict[str, Any], deadline: float | None) -> _Parsed | None:
