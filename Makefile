@@ -12,7 +12,8 @@
 #   make unit   only the unit tests (seconds)
 #   make infra  only the template checks and sam build
 #   make dist   only the sdist and the wheel (into .build/dist)
-#   make bench  the benchmarks (not part of the test suite)
+#   make bench  the benchmarks (not part of the test suite; bench-build, bench-mapping, bench-relay,
+#               bench-cold one by one, below)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -156,7 +157,9 @@ clean:
 #   bench-mapping  mapping one 10-item order against its 200 us budget
 #   bench-relay    the relay's budgets: receiver warm latency, cold start, peak memory, sender
 #                  throughput, layer size; starts a moto server and the fake TikTok on 127.0.0.1
-.PHONY: bench-build bench-mapping bench-relay
+#   bench-cold     only bench-relay's cold starts: each function against the bare Powertools
+#                  handler with a boto3 SQS client, the layer with and without its bytecode
+.PHONY: bench-build bench-mapping bench-relay bench-cold
 bench: bench-build bench-mapping bench-relay
 bench-build: $(VENV)/.installed
 	$(BIN)/python tests/bench/bench_build.py
@@ -164,3 +167,5 @@ bench-mapping: $(VENV)/.installed
 	$(BIN)/python tests/bench/bench_mapping.py
 bench-relay: $(VENV)/.installed
 	$(BIN)/python tests/bench/bench_relay.py
+bench-cold: $(VENV)/.installed
+	$(BIN)/python tests/bench/bench_relay.py --only cold

@@ -650,8 +650,12 @@ def layer_problems(template: dict) -> list[str]:
     content = ROOT / str(p.get("ContentUri"))
     if not (content / "tiktok_relay" / "__init__.py").is_file() or not (content / "requirements.txt").is_file():
         problems.append(f"{LAYER}'s ContentUri {p.get('ContentUri')!r} is not the tiktok_relay package directory")
-    if metadata.get("BuildMethod") != RUNTIME or metadata.get("BuildArchitecture") != ARCHITECTURE:
-        problems.append(f"{LAYER} must be built with BuildMethod {RUNTIME} for {ARCHITECTURE}")
+    # layers/tiktok_relay/Makefile: the requirements for arm64 and the package, with their bytecode.
+    makefile = content / "Makefile"
+    if metadata.get("BuildMethod") != "makefile" or metadata.get("BuildArchitecture") != ARCHITECTURE:
+        problems.append(f"{LAYER} must be built with BuildMethod makefile for {ARCHITECTURE} (its Makefile)")
+    elif not makefile.is_file() or f"build-{LAYER}:" not in makefile.read_text():
+        problems.append(f"{LAYER}'s ContentUri has no Makefile with a build-{LAYER} target")
     if RUNTIME not in p.get("CompatibleRuntimes", []) or ARCHITECTURE not in p.get("CompatibleArchitectures", []):
         problems.append(f"{LAYER} is not declared compatible with {RUNTIME}/{ARCHITECTURE}")
     return problems
@@ -975,7 +979,7 @@ MISTAKES = [
      "LEDGER_TABLE is not !Ref LedgerTable"),
     ("layers", _set("Globals/Function/Layers", [{"Ref": LAYER}, {"Ref": POWERTOOLS_PARAMETER}]), "want Powertools"),
     ("layers", _set(f"{R}/{SENDER}/Properties/Layers", [{"Ref": LAYER}]), "want Powertools"),
-    ("layers", _set(f"{R}/{LAYER}/Metadata/BuildMethod", "python3.12"), "BuildMethod"),
+    ("layers", _set(f"{R}/{LAYER}/Metadata/BuildMethod", "python3.13"), "BuildMethod makefile"),
     ("layers", _set(f"{R}/{LAYER}/Properties/ContentUri", "layers/"), "ContentUri"),
     ("layers", _set(f"Parameters/{POWERTOOLS_PARAMETER}/Default",
                     "/aws/service/powertools/python/x86_64/python3.13/latest"), "SSM parameter"),
@@ -1703,7 +1707,31 @@ def test_built_layer_fits_the_budget_and_holds_only_our_packages():
     assert REQUIRED_IN_LAYER <= packages
     assert packages & FORBIDDEN_IN_LAYER == set()
     assert packages == REQUIRED_IN_LAYER, f"unexpected in the layer: {sorted(packages - REQUIRED_IN_LAYER)}"
-    assert not list(python.rglob("__pycache__")), "bytecode in the built layer"
+
+
+# A .pyc's header (importlib.util, PEP 552): the magic number, then flags; bit 0 set: hash-based,
+# bit 1 set: checked against the source at import.
+PYC_HASH_BASED, PYC_CHECK_SOURCE = 0b01, 0b10
+
+
+@needs_build
+def test_every_module_of_the_built_layer_ships_its_python_313_bytecode_unchecked():
+    # Lambda's /opt is read-only: a module without .pyc is compiled at every cold start. A
+    # timestamp-based .pyc would never match the dates of SAM's zip; an unchecked hash-based one
+    # is used as it is. Python 3.13's magic number, as Lambda's python3.13 runtime loads them.
+    python = BUILD / LAYER / "python"
+    sources = sorted(python.rglob("*.py"))
+    assert len(sources) > 100
+    magic_313 = (3571).to_bytes(2, "little") + b"\r\n"  # importlib.util.MAGIC_NUMBER of Python 3.13
+    for source in sources:
+        pycs = list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-313.pyc"))
+        assert len(pycs) == 1, f"{source} has no Python 3.13 bytecode in the layer"
+        header = pycs[0].read_bytes()[:8]
+        assert header[:4] == magic_313, f"{pycs[0]} is not Python 3.13 bytecode"
+        flags = int.from_bytes(header[4:8], "little")
+        assert flags & PYC_HASH_BASED and not flags & PYC_CHECK_SOURCE, f"{pycs[0]} is not unchecked hash-based"
+    others = [p for p in python.rglob("*.pyc") if not p.name.endswith(".cpython-313.pyc")]
+    assert others == [], f"bytecode of another Python: {others[:3]}"
 
 
 @needs_build
@@ -1767,6 +1795,11 @@ def powertools_layer_stand_in(python313: str) -> Path:
 IMPORT_CHECK = r"""
 import importlib, importlib.util, json, os, pkgutil, sys
 layer, handlers = sys.argv[1], json.loads(sys.argv[2])
+# Python raises a "compile" audit event (PEP 578) for each module it compiles from source: none
+# of the layer's may be, its bytecode ships with it.
+compiled = []
+sys.addaudithook(lambda event, args: compiled.append(args[1]) if event == "compile" and isinstance(args[1], str)
+                 and args[1].startswith(layer) else None)
 loaded, handler_files = {}, {}
 for fn, (path, attribute) in handlers.items():
     spec = importlib.util.spec_from_file_location("handler_" + fn, path)
@@ -1797,7 +1830,7 @@ files = {m: sys.modules[m].__file__ for m in ("tiktok_relay", "phonenumbers", "u
                                               "aws_lambda_powertools", "tiktok_relay.pipeline.runtime",
                                               "tiktok_relay.sources.shopify.mapping")}
 print(json.dumps({"modules": modules, "handlers": loaded, "handler_files": handler_files, "files": files, "version": list(sys.version_info[:2]),
-                  "built": built, "tooling": tooling,
+                  "built": built, "tooling": tooling, "compiled": compiled,
                   "phonenumbers": phonenumbers.format_number(phonenumbers.parse("+442083661177"),
                                                              phonenumbers.PhoneNumberFormat.E164)}))
 """
@@ -1815,8 +1848,8 @@ def test_built_layer_imports_as_lambda_would(tmp_path):
         handlers[fn] = (str(path), attribute)
     layer = BUILD / LAYER / "python"
     # -S: no site-packages (Lambda's /opt/python is on PYTHONPATH, not a site dir); -B and
-    # PYTHONDONTWRITEBYTECODE: leave the build as sam made it. Our layer first: on Lambda it is
-    # extracted last, over the Powertools layer.
+    # PYTHONDONTWRITEBYTECODE: leave the build as sam made it (Lambda's /opt is read-only). Our
+    # layer first: on Lambda it is extracted last, over the Powertools layer.
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONPATH": os.pathsep.join([str(layer), str(stand_in)]), "AWS_DEFAULT_REGION": "us-east-1",
            "POWERTOOLS_SERVICE_NAME": "tiktok-relay", "POWERTOOLS_METRICS_NAMESPACE": "TikTokRelay",
@@ -1842,4 +1875,4 @@ def test_built_layer_imports_as_lambda_would(tmp_path):
     for name in ("pydantic", "aws_lambda_powertools"):
         assert Path(result["files"][name]).is_relative_to(stand_in), (name, result["files"][name])
     assert result["phonenumbers"] == "+442083661177"
-    assert not list(layer.rglob("__pycache__"))
+    assert result["compiled"] == [], "modules of the layer compiled at import: their bytecode is missing or unused"
