@@ -1,4 +1,5 @@
-"""Per-call cost of mapping one Shopify order (10 line items) against the 200 µs budget.
+"""Per-call cost of mapping one Shopify order (10 line items) against its budgets: 200 µs, and
+(issue 16) at most 2x a `json.loads` of the same payload.
 
     .venv/bin/python tests/bench/bench_mapping.py [--profile]
 
@@ -28,6 +29,7 @@ from tiktok_relay.sources.shopify.mapping import map_webhook, to_request_body  #
 from tiktok_relay.sources.shopify.settings import ShopifySettings  # noqa: E402
 
 BUDGET_US = 200.0
+RATIO_GOAL = 2.0  # map_webhook / json.loads of the same payload
 FIXTURE = ROOT / "tests" / "fixtures" / "shopify" / "order_paid_gb_10_items.json"
 NOW = 1_714_700_000
 
@@ -91,6 +93,7 @@ def main() -> int:
     print(f"to_request_body + json.dumps (for reference):            {body_us:8.1f} µs/call")
     verdict = "within" if map_us <= BUDGET_US else "OVER"
     print(f"budget {BUDGET_US:.0f} µs/call: {verdict} ({map_us / BUDGET_US:.0%} of budget)")
+    print(f"goal map_webhook / json.loads <= {RATIO_GOAL:g}x: {'met' if ratio <= RATIO_GOAL else 'MISSED'}")
     return 0
 
 

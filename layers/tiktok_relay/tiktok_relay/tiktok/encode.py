@@ -292,7 +292,8 @@ def _zip(value: Any, seen: dict, context: Any) -> Any:
 
 # Shapes (key tuples) remembered per block; past this many, plans are made and not kept.
 _MAX_PLANS = 256
-_Plan = tuple[tuple[tuple[str, "_Rule"], ...], tuple[str, ...]]  # (fields' rules, custom names)
+# (each field to read: its name, its rule, whether the input has it), the custom names
+_Plan = tuple[tuple[tuple[str, "_Rule", bool], ...], tuple[str, ...]]
 
 
 class _Block:
@@ -318,9 +319,8 @@ class _Block:
         keys = tuple(raw)
         plan = self._plans.get(keys) or self._plan(keys)
         out: dict[str, Any] = {}
-        get = raw.get
-        for name, rule in plan[0]:
-            value = rule(get(name), out, context)
+        for name, rule, present in plan[0]:
+            value = rule(raw[name] if present else None, out, context)
             if value is not None:
                 out[name] = value
         for key in plan[1]:
@@ -333,7 +333,7 @@ class _Block:
             raise _Decline  # an unknown field or a missing one: the models name it in their error
         fields.custom_names(dict.fromkeys(custom), ())
         present = self.always.union(keys)
-        plan = (tuple((name, rule) for name, rule in self.rules.items() if name in present), custom)
+        plan = (tuple((name, rule, name in keys) for name, rule in self.rules.items() if name in present), custom)
         if len(self._plans) < _MAX_PLANS:
             self._plans[keys] = plan
         return plan
