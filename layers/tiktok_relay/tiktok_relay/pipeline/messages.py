@@ -47,9 +47,9 @@ class QueuedDelivery(StrictModel):
         """The message as the sender reads it.
 
         Read by pydantic-core's JSON parser, then validated as Python data: 145 k instructions
-        for a 10-item order where validating the JSON itself takes 180 k (`bench_relay.py
-        --profile`: the sender's largest cost after the fake). A message either way refuses is
-        read again the direct way, so that its problems are worded as always."""
+        for a 10-item order where validating the JSON itself takes 180 k (the sender's largest
+        cost after the fake's, README "Performance"). A message either way refuses is read again
+        the direct way, so that its problems are worded as always."""
         try:
             return cls.model_validate(pydantic_core.from_json(body))
         except ValueError:  # not JSON, or not this shape (EventValidationError is a ValueError)
