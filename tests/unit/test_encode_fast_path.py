@@ -10,6 +10,11 @@ for many).
 
 from __future__ import annotations
 
+import base64
+import copy
+import datetime
+import decimal
+import enum
 import json
 import random
 import warnings
@@ -345,3 +350,156 @@ def test_the_envelope_prefix_is_the_models(envelope):
                                       ("web", "C1", "\ud800")])
 def test_an_unusual_envelope_is_left_to_the_models(envelope):
     assert encode.envelope_prefix(*envelope) is None
+
+
+# --- Python data: what the mappings validate (encode.wire_event) -------------------------------------
+# The same rule for an event's fields as Python data: None, or exactly `Event(**data).wire()`
+# (compared as JSON text too, so that 1 and 1.0 differ). The mappings build their events this way
+# (sources/common/events.py mapped_event); `data` is never changed.
+
+
+def wire_by_models(data: Any) -> dict[str, Any] | None:
+    try:
+        return Event(**data).wire()
+    except pydantic.ValidationError:
+        raise AssertionError("StrictModel raises EventValidationError, not pydantic's") from None
+    except (ValueError, TypeError):  # EventValidationError; Event(**data) of a key that is not a str
+        return None
+
+
+def assert_wire_same_as_models(data: Any) -> bool:
+    """The rule for Python data; True when the fast path took it."""
+    before = copy.deepcopy(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fast = encode.wire_event(data)
+    assert caught == []  # never warns: the mapping says so in its own words
+    assert data == before
+    if fast is None:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecatedEventWarning)
+        expected = wire_by_models(data)
+    assert expected is not None, f"the fast path took data the models refuse: {data!r}"
+    assert json.dumps(fast) == json.dumps(expected) and fast == expected, data
+    return True
+
+
+def test_realistic_python_events_take_the_fast_path_with_the_models_wire_shape():
+    items = [json.loads(line) for line in generated_orders(300) + mapped_shopify_events()]
+    assert [item for item in items if not assert_wire_same_as_models(item)] == []
+
+
+def python_data(lines: list[str | bytes]) -> list[Any]:
+    """The edge lines json.loads reads (it reads NaN, Infinity and lone surrogates too)."""
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except (ValueError, RecursionError):
+            continue
+    return out
+
+
+@pytest.mark.parametrize("item", EDGE_EVENTS + python_data(EDGES))
+def test_edges_of_every_rule_match_the_models_as_python_data(item):
+    assert_wire_same_as_models(item)
+
+
+class Colour(enum.IntEnum):
+    RED = 1
+
+
+class Size(str, enum.Enum):
+    S = "s"
+
+
+PYTHON_ONLY = [
+    # what json.loads never gives: declined (the models decide, as before)
+    event(properties={"value": decimal.Decimal("1.5")}), event(properties={"contents": ({"price": 1.0},)}),
+    event(properties={"value": 1, "tags": ("a", "b")}), event(properties={"value": 1, 7: "x"}),
+    event(properties={"value": 1, "colour": Colour.RED}), event(properties={"value": 1, "size": Size.S}),
+    event(properties={"value": 1, "sizes": [Size.S]}), event(user={"email": ("a@b.co",)}),
+    event(event_time=datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)),
+    event(event_time=datetime.datetime(2024, 5, 1)), event(event_time=float("nan")), event(event_time=1e300),
+    event(properties={"value": float("inf")}), event(properties={"value": 1, "x": float("nan")}),
+    event(properties={"value": 1, "x": [float("-inf")]}), event(properties={"contents": [{"quantity": float("inf")}]}),
+    event(page={"url": b"https://x.example/"}), event(event=b"Purchase"), event(event_id=b"e1"),
+    # text with lone surrogates (json.loads gives them for \ud800 escapes): taken, as the models take it
+    event(page={"url": "\ud800"}), event(properties={"value": 1, "contents": [{"content_name": "a\udc00"}]}),
+    event(user={"email": "\ud800@example.com"}), event(event="Custom\ud800"),
+]
+
+
+@pytest.mark.parametrize("item", PYTHON_ONLY)
+def test_python_only_values_are_declined_or_match_the_models(item):
+    assert_wire_same_as_models(item)
+
+
+def test_lone_surrogates_in_text_take_the_fast_path():
+    assert assert_wire_same_as_models(event(page={"url": "\ud800"}))
+
+
+python_values = st.one_of(values, st.tuples(scalars), st.decimals(allow_nan=False, places=2),
+                          st.sampled_from([float("nan"), float("inf"), Colour.RED, Size.S, b"x", "\ud800"]))
+
+
+def python_plausible(pool: list[Any]) -> st.SearchStrategy:
+    return st.integers(min_value=0, max_value=7).flatmap(lambda k: python_values if k == 7 else st.sampled_from(pool))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(item=events_strategy)
+def test_generated_python_events_match_the_models(item):
+    assert_wire_same_as_models(item)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(item=events_strategy, field=st.sampled_from(["event", "event_time", "event_id", "limited_data_use"]),
+       value=python_plausible([None]), block=st.sampled_from(["user", "properties", "page"]), key=st.text(max_size=8),
+       nested=python_plausible([None]))
+def test_generated_events_with_python_only_values_match_the_models(item, field, value, block, key, nested):
+    item = {**item, field: value}
+    if isinstance(item.get(block), dict):
+        item[block] = {**item[block], key: nested}
+    assert_wire_same_as_models(item)
+
+
+def corpus_payloads() -> list[tuple[str, Any]]:
+    """(topic, payload) of the real Shopify payloads, under every topic, and of the hostile corpus."""
+    from tests.fixtures.hostile_corpus import CASES, WEBHOOK_SECRET
+
+    out = []
+    paths = sorted((FIXTURES / "shopify").glob("*.json")) + sorted((FIXTURES / "shopify" / "realworld").glob("*.json"))
+    for path in paths:
+        payload = json.loads(path.read_bytes())
+        out += [(topic, payload) for topic in ("orders/paid", "checkouts/create", "carts/update", "customers/create",
+                                               "refunds/create")]
+    for case in CASES:
+        delivered = case.build(WEBHOOK_SECRET)
+        topic = {k.lower(): v for k, v in (delivered.get("headers") or {}).items()}.get("x-shopify-topic")
+        try:
+            payload = json.loads(base64.b64decode(delivered["body"]) if delivered.get("isBase64Encoded")
+                                 else delivered["body"])
+        except (TypeError, ValueError, RecursionError):
+            continue
+        if isinstance(payload, dict) and isinstance(topic, str):
+            out.append((topic, payload))
+    return out
+
+
+def test_mapped_payloads_hold_the_wire_shape_the_models_give():
+    """What the mappings queue (MappingResult.wire_events, not built by the models) is what the
+    models give for the same fields (MappingResult.events), on real and hostile payloads."""
+    from tiktok_relay.sources.shopify.mapping import map_webhook
+    from tiktok_relay.sources.shopify.settings import ShopifySettings
+
+    compared = 0
+    for topic, payload in corpus_payloads():
+        result = map_webhook(topic, payload, "shop.myshopify.com", ShopifySettings(), now=T)
+        wire = copy.deepcopy(result.wire_events)
+        models = [e.wire() for e in result.events]
+        assert json.dumps(wire) == json.dumps(models), topic
+        assert result.wire_events == wire  # building the models changed nothing
+        compared += len(wire)
+    assert compared > 75

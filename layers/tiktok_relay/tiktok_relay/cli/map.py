@@ -97,7 +97,7 @@ def run_map(args: argparse.Namespace) -> int:
                            offline_event_set_id=offline_id)
     for warning in result.warnings:
         say(f"warning: {warning}")
-    if not result.events:
+    if not result.sent:
         say(f"nothing to send: {result.reason}")
     out = sys.stdout.buffer
     out.write(json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"))

@@ -10,11 +10,13 @@ holds a token or secret.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pydantic_core
 
-from tiktok_relay.tiktok.models import StrictModel, WireRequest
+from tiktok_relay.tiktok import fields
+from tiktok_relay.tiktok.models import Envelope, StrictModel, WireRequest
 
 MESSAGE_VERSION = 1
 # SQS refuses bodies over 256 KiB; keep a margin for the envelope.
@@ -58,6 +60,49 @@ class QueuedDelivery(StrictModel):
     def to_message(self) -> str:
         """The message body as the receiver writes it (compact JSON, ASCII)."""
         return _compact(self.model_dump(mode="json", exclude_none=True))
+
+
+def queue_message(*, source: str, webhook_id: str, shop: str, topic: str, tenant: str | None,
+                  header: Mapping[str, Any], data: list[dict[str, Any]]) -> str:
+    """`QueuedDelivery(..., request=WireRequest(**header, data=data)).to_message()` for a request
+    already in wire shape (`header`: an `Envelope.header()`; `data`: validated wire events, such
+    as MappingResult.wire_events), written with one json.dumps rather than through the models
+    (~4x cheaper for a 10-item order, README "Performance"). Anything these checks are not sure
+    of (a type, the envelope's or the events' rules, the number of events) goes through the
+    models, which then refuse it as they always did. tests/unit/test_queue_message.py holds the
+    bytes to the models'."""
+    texts = (source, webhook_id, shop, topic, tenant if tenant is not None else "")
+    if not (all(type(text) is str for text in texts) and _is_wire_header(header) and _are_wire_events(data)):
+        return QueuedDelivery(source=source, webhook_id=webhook_id, shop=shop, topic=topic, tenant=tenant,
+                              request=WireRequest(**header, data=data)).to_message()
+    message: dict[str, Any] = {"v": MESSAGE_VERSION, "source": source, "webhook_id": webhook_id, "shop": shop,
+                               "topic": topic}
+    if tenant is not None:
+        message["tenant"] = tenant
+    message["request"] = {**header, "data": data}
+    return _compact(message)
+
+
+def _is_wire_header(header: Mapping[str, Any]) -> bool:
+    """What Envelope(**header).header() gives back unchanged: its fields in its order, each text
+    already trimmed, a known event source, an event_source_id."""
+    names = [name for name in Envelope.FIELDS if name in header]
+    if type(header) is not dict or list(header) != names or header.get("event_source") not in fields.EVENT_SOURCES:
+        return False
+    values = [header[name] for name in names[1:]]
+    return "event_source_id" in header and all(type(v) is str and fields.trimmed(v) == v for v in values)
+
+
+def _are_wire_events(data: list[dict[str, Any]]) -> bool:
+    """WireRequest's own checks of its events (models._wire_events), on events that pass them."""
+    if type(data) is not list or not 1 <= len(data) <= fields.MAX_EVENTS_PER_REQUEST:
+        return False
+    for event in data:
+        if type(event) is not dict or type(event.get("event")) is not str or not event["event"]:
+            return False
+        if type(event.get("event_time")) is not int or type(event.get("event_id", "")) is not str:
+            return False
+    return True
 
 
 class DeadLetter(StrictModel):
@@ -117,14 +162,20 @@ def _noting(letter: DeadLetter, what: str, **changes: Any) -> DeadLetter:
     return letter.model_copy(update={**changes, "cut": [*(letter.cut or []), what]})
 
 
+def without_contents(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Wire events without their line items (properties.contents), as new dicts: for a message
+    that would not fit otherwise."""
+    return [{**e, "properties": {k: v for k, v in e["properties"].items() if k != "contents"}}
+            if "contents" in (e.get("properties") or {}) else e for e in data]
+
+
 def _without_contents(letter: DeadLetter, limit: int) -> DeadLetter:
     request = letter.request
     if request is None or not any("contents" in (e.get("properties") or {}) for e in request.data):
         return letter
-    data = [{**e, "properties": {k: v for k, v in e["properties"].items() if k != "contents"}}
-            if "contents" in (e.get("properties") or {}) else e for e in request.data]
     return _noting(letter, "request.data[].properties.contents",
-                   request=WireRequest.model_construct(**request.envelope().__dict__, data=data))
+                   request=WireRequest.model_construct(**request.envelope().__dict__,
+                                                       data=without_contents(request.data)))
 
 
 def _with_short_body(letter: DeadLetter, limit: int) -> DeadLetter:

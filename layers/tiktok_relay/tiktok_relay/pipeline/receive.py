@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from tiktok_relay.errors import ConfigurationError, DeliveryRejected, SignatureError, TikTokRelayError
-from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, QueuedDelivery
+from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, queue_message, without_contents
 from tiktok_relay.pipeline.ports import (
     Delivery,
     PartnerEventSource,
@@ -68,7 +68,6 @@ from tiktok_relay.pipeline.ports import (
     WebhookSource,
 )
 from tiktok_relay.tiktok.matching import count_match_keys
-from tiktok_relay.tiktok.models import WireRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -324,22 +323,21 @@ class Receiver:
         previous = self._state.get(key) if self._state is not None and key is not None else None
         result = self._source.map(verified, payload, now=int(self._clock()), previous_state=previous)
         warnings = tuple(result.warnings)
-        if not result.events:
+        if not result.sent:
             self._remember(key, result)
             return Reply(200, "ignored", result.reason, warnings=warnings)
-        envelope = self._source.envelope(verified, result)
-        request = WireRequest(**envelope.header(), data=[event.wire() for event in result.events])
-        message = self._message(verified, request)
+        header = self._source.envelope(verified, result).header()
+        data = result.wire_events
+        message = self._message(verified, header, data)
         if len(message.encode()) > MAX_MESSAGE_BYTES:
             # Cannot happen with the mappings' caps; if it ever does, send the events without
             # line items rather than lose the conversion.
-            for event in request.data:
-                event.get("properties", {}).pop("contents", None)
-            message = self._message(verified, request)
+            data = without_contents(data)
+            message = self._message(verified, header, data)
             warnings += ("properties.contents: dropped to fit the queue's message size",)
         self._queue.send(message, {"topic": verified.topic, "shop": verified.shop})
         self._remember(key, result)
-        return Reply(202, "queued", None, len(request.data), warnings, match_keys=count_match_keys(request.data))
+        return Reply(202, "queued", None, len(data), warnings, match_keys=count_match_keys(data))
 
     def _remember(self, key: str | None, result: MappingResult) -> None:
         """What the mapping asked to remember, under the source's key (StateError propagates: 503)."""
@@ -353,11 +351,11 @@ class Receiver:
                                           f"(whatever its {self._source.webhook_id_name})", events=0,
                                    warnings=tuple(response.warnings), fingerprints=(), match_keys={})
 
-    def _message(self, delivery: Delivery, request: WireRequest) -> str:
+    def _message(self, delivery: Delivery, header: dict[str, Any], data: list[dict[str, Any]]) -> str:
         """The queue message: the tenant by its key (never its token); none for a single shop."""
         tenant = delivery.tenant.key if delivery.tenant is not None and delivery.tenant.key else None
-        return QueuedDelivery(source=self._source.name, webhook_id=delivery.webhook_id, shop=delivery.shop,
-                              topic=delivery.topic, tenant=tenant, request=request).to_message()
+        return queue_message(source=self._source.name, webhook_id=delivery.webhook_id, shop=delivery.shop,
+                             topic=delivery.topic, tenant=tenant, header=header, data=data)
 
 
 def _capped_body(body: str | None, is_base64: bool) -> bytes:

@@ -240,11 +240,11 @@ def _map(order: Mapping[str, Any], shop: str, source: WebhookSource, now: int, s
         if result.ignored != "no_event_for_topic":
             break
     assert result is not None
-    if not result.events:
+    if not result.sent:
         outcome.ignored, outcome.reason = result.ignored or "other", result.reason
         return _Mapped(outcome)
     envelope = source.envelope(delivery, result)
-    request = WireRequest(**envelope.header(), data=[event.wire() for event in result.events])
+    request = WireRequest(**envelope.header(), data=result.wire_events)
     event = request.data[0]
     outcome.event_id, outcome.event_time, outcome.event_source = event.get("event_id"), event.get("event_time"), \
         envelope.event_source

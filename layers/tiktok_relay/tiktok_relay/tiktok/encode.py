@@ -45,6 +45,9 @@ def _refuse_constant(name: str) -> Any:
     raise _Decline  # NaN, Infinity, -Infinity: not JSON, and pydantic refuses them
 
 
+# A custom parameter's value (or item) as JSON reads it: float is checked on its own.
+_JSON_SCALARS = (str, int, bool)
+
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 # What the rules raise for a value they refuse (ValueError, as do both JSON readers for what is not
@@ -73,7 +76,7 @@ def event_encoder(phone_region: str | None = None, *, events: int = 1) -> Callab
 
     def encode(line: str | bytes) -> Encoded | None:
         try:
-            event = _event(loads(line), phone_region)
+            event = _EVENT.read(loads(line), phone_region)
             body = dumps(event)
         except _NOT_MINE:
             return None
@@ -81,6 +84,18 @@ def event_encoder(phone_region: str | None = None, *, events: int = 1) -> Callab
         return event.get("event_id"), body
 
     return encode
+
+
+def wire_event(data: Any, phone_region: str | None = None) -> dict[str, Any] | None:
+    """What `Event.model_validate(data, context={"phone_region": phone_region}).wire()` gives for
+    an event's fields as Python data (a mapping's, or json.loads'), or None: the models decide
+    (and word the errors). The dict is new; `data` is left as it is. Warns of nothing: a caller
+    that accepts a deprecated name says so in its own words (the models warn while validating).
+    Only the types JSON has are taken (a tuple, a Decimal, a key that is not a str: declined)."""
+    try:
+        return _EVENT.read(data, phone_region)
+    except _NOT_MINE:
+        return None
 
 
 def _stdlib_loads(line: str | bytes) -> Any:
@@ -220,6 +235,8 @@ def _custom(value: Any) -> Any:
     for item in value if type(value) is list else (value,):
         if type(item) is float:
             _number(item)
+        elif type(item) not in _JSON_SCALARS:
+            raise _Decline  # an int or str subclass (an enum) in Python data: the models' business
     return value
 
 
@@ -331,6 +348,8 @@ class _Block:
         custom = tuple(key for key in keys if key not in self.rules)
         if custom and not self.custom or not self.required.issubset(keys):
             raise _Decline  # an unknown field or a missing one: the models name it in their error
+        if not all(type(key) is str for key in custom):
+            raise _Decline  # (Python data: JSON's keys are always text)
         fields.custom_names(dict.fromkeys(custom), ())
         present = self.always.union(keys)
         plan = (tuple((name, rule, name in keys) for name, rule in self.rules.items() if name in present), custom)
@@ -446,6 +465,3 @@ _EVENT = _Block({
     "app": lambda value, seen, context: None if value is None else _APP.read(value), "ad": _when_set(_AD),
 }, required=("event", "event_time"))
 
-
-def _event(raw: Any, region: Any) -> dict[str, Any]:
-    return _EVENT.read(raw, region)

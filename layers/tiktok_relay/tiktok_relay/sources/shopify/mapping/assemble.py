@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from tiktok_relay.sources.common.events import build_event
+from tiktok_relay.sources.common.events import mapped_event
 from tiktok_relay.sources.common.result import Ignored, MappingResult, nothing
 from tiktok_relay.sources.common.timing import event_time
 from tiktok_relay.sources.common.values import shown
@@ -80,7 +80,7 @@ def map_webhook(topic: str, payload: dict, shop_domain: str, settings: ShopifySe
     data = _with_consent(_event_data(delivery, payload, settings, int(now), warnings, channel), consent)
     if delivery.kind == "checkout" and not any(key in data.get("user", {}) for key in _IDENTITY):
         return nothing(Ignored("other", ANONYMOUS_CHECKOUT), warnings)
-    event, problem = build_event(data, warnings)
+    event, problem = mapped_event(data, warnings)
     if event is None:
         return nothing(Ignored("unmappable", problem or "could not build a valid event"), warnings)
     return MappingResult([event], None, warnings, event_source=channel)
@@ -134,7 +134,7 @@ def _map_cart(delivery: _Delivery, payload: dict, settings: ShopifySettings, now
         return nothing(Ignored("consent", consent.reason), warnings, delta.state)
     data = _with_consent(_event_data(delivery, {**payload, "line_items": delta.added}, settings, now, warnings, "web"),
                          consent)
-    event, problem = build_event(data, warnings)
+    event, problem = mapped_event(data, warnings)
     if event is None:
         return nothing(Ignored("unmappable", problem or "could not build a valid event"), warnings, delta.state)
     return MappingResult([event], None, warnings, state=delta.state)

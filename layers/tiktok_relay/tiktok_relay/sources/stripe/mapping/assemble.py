@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from tiktok_relay.sources.common.events import build_event
+from tiktok_relay.sources.common.events import mapped_event
 from tiktok_relay.sources.common.result import Ignored, MappingResult, nothing
 from tiktok_relay.sources.common.timing import event_time, unix_time
 from tiktok_relay.sources.common.values import as_token, object_field, shown
@@ -54,7 +54,7 @@ def map_webhook(topic: str, payload: dict, account: str, settings: StripeSetting
     if user:
         data["user"] = user
     data["properties"] = properties_block(payment.obj, payment.kind, warnings)
-    event, problem = build_event(data, warnings)
+    event, problem = mapped_event(data, warnings)
     if event is None:
         return nothing(Ignored("unmappable", problem or "could not build a valid event"), warnings)
     return MappingResult([event], None, warnings, state=dict(SENT))

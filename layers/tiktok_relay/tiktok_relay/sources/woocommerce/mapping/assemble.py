@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from tiktok_relay.sources.common.events import build_event
+from tiktok_relay.sources.common.events import mapped_event
 from tiktok_relay.sources.common.result import Ignored, MappingResult, nothing
 from tiktok_relay.sources.common.timing import event_time, parse_time
 from tiktok_relay.sources.common.values import as_id, shown
@@ -52,7 +52,7 @@ def map_webhook(topic: str, payload: dict, store: str, settings: WooCommerceSett
                                               "offline event set"), warnings)
         channel = "offline"
     data = _event_data(payload, order_id, store, settings, now, warnings, channel)
-    event, problem = build_event(data, warnings)
+    event, problem = mapped_event(data, warnings)
     if event is None:
         return nothing(Ignored("unmappable", problem or "could not build a valid event"), warnings)
     return MappingResult([event], None, warnings, event_source=channel, state=dict(SENT))
