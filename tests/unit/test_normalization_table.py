@@ -7,12 +7,13 @@ quantities that are numbers, never a value that looks like an email or a phone."
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 
 import pytest
 
 from tiktok_relay.errors import DeprecatedEventWarning, EventValidationError
-from tiktok_relay.tiktok import normalize
+from tiktok_relay.tiktok import encode, normalize
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
 from tiktok_relay.tiktok.models import Event, Properties, User
 
@@ -145,6 +146,17 @@ def test_custom_parameters_pass_through_unchanged():
         "contents": [{"content_id": "7", "quantity": 1, "description": "Loose leaf", "availability": "in stock"}],
         "status": "paid", "gtm_version": "s2s_0_2_01", "event_trigger_source": "GoogleTagManagerServer",
         "on_sale": True, "sale_price": 9.5, "tags": ["tea", 2, False, 1.5]}
+
+
+def test_a_properties_block_of_custom_parameters_alone_is_sent_not_dropped():
+    # (it used to go as an empty block: only the schema's own fields were looked at)
+    line = '{"event":"ViewContent","event_time":1700000000,"properties":{"gtm_version":"s2s_0_2_01","on_sale":true}}'
+    expected = {"event": "ViewContent", "event_time": 1700000000,
+                "properties": {"gtm_version": "s2s_0_2_01", "on_sale": True}}
+    assert Event.model_validate_json(line).wire() == expected
+    assert json.loads(encode.event_encoder()(line)[1]) == expected  # build's path without the models
+    for empty in ({}, {"contents": []}, {"value": None}):
+        assert "properties" not in Event(event="ViewContent", event_time=1700000000, properties=empty).wire()
 
 
 @pytest.mark.parametrize(("key", "value"), [

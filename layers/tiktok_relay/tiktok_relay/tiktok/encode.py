@@ -442,9 +442,7 @@ def _properties(value: Any, seen: dict, context: Any) -> Any:
     out = _PROPERTIES.read(value, content_type)
     if out.get("contents") == []:
         del out["contents"]  # (Properties._content_type_everywhere)
-    # Event._drop_empty_objects: a block whose own fields are all unset goes, with its custom
-    # parameters (the models' behaviour, kept as it is). Custom parameters come last.
-    return out if next(iter(out), None) in _PROPERTIES.rules else None
+    return out or None  # Event._drop_empty_objects: a block with nothing set (custom parameters count) goes
 
 
 def _event_name(value: Any, seen: dict, context: Any) -> Any:

@@ -342,7 +342,8 @@ _DUMPED_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _dumped_fields(cls: type[BaseModel]) -> tuple[str, ...]:
-    """The fields `model_dump` includes (all but `exclude=True` ones); models forbid extras."""
+    """The fields `model_dump` includes (all but `exclude=True` ones); extras, which only the blocks
+    with custom parameters allow, are not fields."""
     names = _DUMPED_FIELDS[cls] = tuple(n for n, f in cls.model_fields.items() if not f.exclude)
     return names
 
@@ -383,7 +384,8 @@ class Event(StrictModel):
                 if block_values[field] is not None:
                     break
             else:
-                setattr(self, name, None)
+                if not block.model_extra:  # custom parameters (properties) are set fields too
+                    setattr(self, name, None)
         return self
 
     @property
