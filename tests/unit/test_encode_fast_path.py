@@ -350,6 +350,23 @@ def test_the_envelope_prefix_is_the_models(envelope):
                                       ("web", "C1", "\ud800")])
 def test_an_unusual_envelope_is_left_to_the_models(envelope):
     assert encode.envelope_prefix(*envelope) is None
+    assert encode.envelope_header(*envelope) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.one_of(st.sampled_from(["web", "app", "offline", "crm", "website", ""]), st.none(), st.integers()),
+       texts=st.lists(st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["  ", " C1 ", "\ud800"]),
+                                st.integers(), st.booleans()), min_size=3, max_size=3))
+def test_the_envelope_header_is_the_models_or_left_to_them(source, texts):
+    # The receiver's envelope (sources/common/events.py envelope_for) in wire shape without the
+    # models: exactly Envelope(...).header(), or None when the models must decide (and may refuse).
+    header = encode.envelope_header(source, *texts)
+    if header is None:
+        return
+    source_id, test_code, partner = texts
+    assert header == Envelope(event_source=source, event_source_id=source_id, test_event_code=test_code,
+                              partner_name=partner).header()
+    assert list(header) == [name for name in Envelope.FIELDS if name in header]
 
 
 # --- Python data: what the mappings validate (encode.wire_event) -------------------------------------

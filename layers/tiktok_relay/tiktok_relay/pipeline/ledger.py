@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from tiktok_relay.pipeline.messages import QueuedDelivery
+if TYPE_CHECKING:
+    from tiktok_relay.pipeline.messages import QueuedDelivery
 
 # How long the DynamoDB ledger remembers a delivery. It must outlast the longest window a
 # reconcile looks back over (MAX_RECONCILE_WINDOW_SECONDS): an order delivered before the

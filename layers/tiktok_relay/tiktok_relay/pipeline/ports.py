@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from tiktok_relay.pipeline.ledger import LedgerEntry
     from tiktok_relay.pipeline.messages import DeadLetter
     from tiktok_relay.sources.common.result import MappingResult
-    from tiktok_relay.tiktok.models import Envelope
 
 
 class Unavailable(TikTokRelayError):
@@ -204,9 +203,13 @@ class WebhookSource(Protocol):
             previous_state: dict[str, Any] | None = None) -> MappingResult:
         """The events the payload becomes. Pure and total: never raises for a dict payload."""
 
-    def envelope(self, delivery: Delivery, result: MappingResult) -> Envelope:
-        """Where the delivery's events go, given what they became (web or offline): event
-        source, pixel or event set, test event code."""
+    def envelope(self, delivery: Delivery, result: MappingResult) -> dict[str, Any]:
+        """Where the delivery's events go, given what they became (web or offline): the
+        request's header in wire shape (what `Envelope.header()` gives: event source, pixel or
+        event set, test event code; the fields set, in wire order). Checked without pydantic for
+        plain settings (tiktok/encode.py's envelope rules), by the Envelope model otherwise.
+        Raise ConfigurationError naming the setting when the pixel (or, for offline events,
+        the offline event set) is not configured: the receiver answers 500, the store retries."""
 
 
 @runtime_checkable

@@ -55,7 +55,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from tiktok_relay.errors import ConfigurationError, DeliveryRejected, SignatureError, TikTokRelayError
-from tiktok_relay.pipeline.messages import MAX_MESSAGE_BYTES, queue_message, without_contents
 from tiktok_relay.pipeline.ports import (
     Delivery,
     PartnerEventSource,
@@ -67,6 +66,7 @@ from tiktok_relay.pipeline.ports import (
     UnknownTenant,
     WebhookSource,
 )
+from tiktok_relay.pipeline.queue_format import MAX_MESSAGE_BYTES, queue_message, without_contents
 from tiktok_relay.tiktok.matching import count_match_keys
 
 if TYPE_CHECKING:
@@ -326,7 +326,7 @@ class Receiver:
         if not result.sent:
             self._remember(key, result)
             return Reply(200, "ignored", result.reason, warnings=warnings)
-        header = self._source.envelope(verified, result).header()
+        header = self._source.envelope(verified, result)
         data = result.wire_events
         message = self._message(verified, header, data)
         if len(message.encode()) > MAX_MESSAGE_BYTES:

@@ -243,14 +243,13 @@ def _map(order: Mapping[str, Any], shop: str, source: WebhookSource, now: int, s
     if not result.sent:
         outcome.ignored, outcome.reason = result.ignored or "other", result.reason
         return _Mapped(outcome)
-    envelope = source.envelope(delivery, result)
-    request = WireRequest(**envelope.header(), data=result.wire_events)
+    request = WireRequest(**source.envelope(delivery, result), data=result.wire_events)
     event = request.data[0]
     outcome.event_id, outcome.event_time, outcome.event_source = event.get("event_id"), event.get("event_time"), \
-        envelope.event_source
+        request.event_source
     queued = QueuedDelivery(source=source.name, webhook_id=webhook_id, shop=shop, topic=delivery.topic, tenant=tenant,
                             request=request)
-    return _Mapped(outcome, queued, ledger_key(envelope.event_source_id, event["event"], event["event_id"]))
+    return _Mapped(outcome, queued, ledger_key(request.event_source_id, event["event"], event["event_id"]))
 
 
 def _text(value: Any) -> str | None:

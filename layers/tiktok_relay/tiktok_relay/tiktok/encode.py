@@ -109,20 +109,31 @@ def _stdlib_dumps(event: dict[str, Any]) -> bytes:
     return _ENCODER.encode(event).encode()  # a lone surrogate cannot be encoded: declined
 
 
-def envelope_prefix(event_source: Any, event_source_id: Any, test_event_code: Any = None,
-                    partner_name: Any = None) -> bytes | None:
-    """What Envelope(...).body_prefix() gives, or None when the models must check the envelope."""
+def envelope_header(event_source: Any, event_source_id: Any, test_event_code: Any = None,
+                    partner_name: Any = None) -> dict[str, Any] | None:
+    """What Envelope(...).header() gives (the envelope in wire shape), or None when the models
+    must check the envelope (they then give it, or the error)."""
     source_id, test_code, partner = (fields.trimmed(v) for v in (event_source_id, test_event_code, partner_name))
-    if event_source not in fields.EVENT_SOURCES or type(source_id) is not str:
+    if type(event_source) is not str or event_source not in fields.EVENT_SOURCES or type(source_id) is not str:
         return None
     if not all(v is None or type(v) is str for v in (test_code, partner)):
         return None
     header = {"event_source": event_source, "event_source_id": source_id, "test_event_code": test_code,
               "partner_name": partner}
+    header = {k: v for k, v in header.items() if v is not None}
     try:
-        return body_prefix({k: v for k, v in header.items() if v is not None})
-    except UnicodeEncodeError:
+        for text in header.values():
+            text.encode()
+    except UnicodeEncodeError:  # a lone surrogate, which pydantic refuses
         return None
+    return header
+
+
+def envelope_prefix(event_source: Any, event_source_id: Any, test_event_code: Any = None,
+                    partner_name: Any = None) -> bytes | None:
+    """What Envelope(...).body_prefix() gives, or None when the models must check the envelope."""
+    header = envelope_header(event_source, event_source_id, test_event_code, partner_name)
+    return None if header is None else body_prefix(header)
 
 
 def body_prefix(header: Mapping[str, Any]) -> bytes:

@@ -1,7 +1,9 @@
 """What each field of an Events API 2.0 event accepts, as plain functions: no pydantic here.
 
 The models (tiktok/models.py) validate with these rules, and so does the fast path that builds
-wire JSON without them (tiktok/encode.py): one definition of each rule for both. Each function
+wire JSON without them (tiktok/encode.py): one definition of each rule for both. The names and
+limits the mappings need (event sources, the deprecated events, MAX_COUNT...) live here too, so
+that a mapping imports no pydantic (tiktok/models.py re-exports them). Each function
 takes a raw value and returns its normalized form or raises ValueError with a message that
 names the problem, never the value.
 """
@@ -13,7 +15,7 @@ import warnings
 from collections.abc import Container, Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from tiktok_relay.errors import DeprecatedEventWarning
 from tiktok_relay.tiktok import phones
@@ -45,7 +47,10 @@ DEPRECATED_EVENTS: Mapping[str, str] = MappingProxyType({
     "PlaceAnOrder": "Purchase", "ClickButton": "a custom event or Contact"})
 _KNOWN_BY_LOWER = {name.lower(): name for name in STANDARD_EVENTS | LEGACY_EVENTS}
 
-EVENT_SOURCES = ("web", "app", "offline", "crm")
+EventSource = Literal["web", "app", "offline", "crm"]
+EVENT_SOURCES: tuple[EventSource, ...] = ("web", "app", "offline", "crm")
+# A request's envelope (what its events share), in wire order: models.Envelope's fields.
+ENVELOPE_FIELDS = ("event_source", "event_source_id", "test_event_code", "partner_name")
 CONTENT_TYPES = ("product", "product_group")
 DELIVERY_CATEGORIES = ("in_store", "curbside", "home_delivery")
 ATT_STATUSES = ("AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE")

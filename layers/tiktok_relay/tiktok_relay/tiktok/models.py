@@ -25,11 +25,13 @@ from tiktok_relay.tiktok import encode, fields, normalize
 from tiktok_relay.tiktok.fields import (  # noqa: F401 (names this module has always offered)
     CUSTOM_VALUE_TYPES,
     DEPRECATED_EVENTS,
+    ENVELOPE_FIELDS,
     LEGACY_EVENTS,
     MAX_AMOUNT,
     MAX_COUNT,
     MAX_EVENTS_PER_REQUEST,
     STANDARD_EVENTS,
+    EventSource,
     deprecation_notice,
 )
 
@@ -50,9 +52,6 @@ LEGACY_RENAMES: Mapping[str, Mapping[str, str]] = MappingProxyType({
 })
 _BLOCK_OF_MODEL = {"TrackRequest": "request", "WireRequest": "request", "Event": "event", "User": "user",
                    "Page": "page"}
-
-EventSource = Literal["web", "app", "offline", "crm"]  # fields.EVENT_SOURCES
-
 
 class StrictModel(BaseModel):
     """The base of every model here: unknown fields are errors, and errors never echo input."""
@@ -406,7 +405,7 @@ class Envelope(StrictModel):
     test_event_code: str | None = None
     partner_name: str | None = None
 
-    FIELDS: ClassVar[tuple[str, ...]] = ("event_source", "event_source_id", "test_event_code", "partner_name")
+    FIELDS: ClassVar[tuple[str, ...]] = ENVELOPE_FIELDS
 
     @field_validator("event_source_id", "test_event_code", "partner_name", mode="before")
     @classmethod

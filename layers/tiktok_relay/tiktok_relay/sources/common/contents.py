@@ -11,7 +11,7 @@ from typing import Any
 
 from tiktok_relay.sources.common.values import as_id, as_quantity, as_text
 from tiktok_relay.tiktok.cleartext import has_email
-from tiktok_relay.tiktok.models import MAX_COUNT
+from tiktok_relay.tiktok.fields import MAX_COUNT
 
 MAX_CONTENTS = 250
 MAX_CONTENT_ID = 100

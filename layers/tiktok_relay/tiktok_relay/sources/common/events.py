@@ -1,38 +1,59 @@
 """From a mapping's fields to what the receiver queues: one validated event (dropping what
-TikTok's schema refuses rather than the whole event), and the envelope its request goes in."""
+TikTok's schema refuses rather than the whole event), and the envelope its request goes in.
+
+No pydantic for the usual case: an event tiktok/encode.py's rules accept and an envelope of
+plain settings are checked without the models (importing them costs ~609 M instructions of the
+receiver's cold start, README "Performance"); the models are imported for whatever those decline,
+and decide it as they always did."""
 
 from __future__ import annotations
 
 import warnings as python_warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tiktok_relay.errors import ConfigurationError, DeprecatedEventWarning, EventValidationError
 from tiktok_relay.sources.common.result import MappedEvent, MappingResult
 from tiktok_relay.tiktok import encode
-from tiktok_relay.tiktok.models import DEPRECATED_EVENTS, Envelope, Event, EventSource
+from tiktok_relay.tiktok.fields import DEPRECATED_EVENTS, EventSource
+
+if TYPE_CHECKING:
+    from tiktok_relay.tiktok.models import Event
 
 
 def envelope_for(*, pixel_id: str, test_event_code: str | None, event_source: EventSource = "web",
-                 offline_event_set_id: str | None = None) -> Envelope:
-    """Where a delivery's events go: web events of the pixel, offline ones to the offline event
-    set, as test events if a code is set."""
+                 offline_event_set_id: str | None = None) -> dict[str, Any]:
+    """Where a delivery's events go, as the request's header in wire shape (what
+    `Envelope.header()` gives): web events of the pixel, offline ones to the offline event set,
+    as test events if a code is set. ConfigurationError when the pixel or event set is not set;
+    anything tiktok/encode.py's envelope rules decline is checked by the Envelope model
+    (EventValidationError naming the field)."""
     if event_source == "offline":
         if not isinstance(offline_event_set_id, str) or not offline_event_set_id.strip():
             raise ConfigurationError("TIKTOK_OFFLINE_EVENT_SET_ID is not set; offline events need your offline event "
                                      "set's id (event_source_id)")
-        return Envelope(event_source="offline", event_source_id=offline_event_set_id, test_event_code=test_event_code)
+        return _checked_header("offline", offline_event_set_id, test_event_code)
     if not isinstance(pixel_id, str) or not pixel_id.strip():
         raise ConfigurationError("TIKTOK_PIXEL_ID is not set; it is your pixel code (event_source_id)")
-    return Envelope(event_source="web", event_source_id=pixel_id, test_event_code=test_event_code)
+    return _checked_header("web", pixel_id, test_event_code)
+
+
+def _checked_header(event_source: EventSource, event_source_id: str, test_event_code: str | None) -> dict[str, Any]:
+    header = encode.envelope_header(event_source, event_source_id, test_event_code)
+    if header is not None:
+        return header
+    from tiktok_relay.tiktok.models import Envelope
+
+    return Envelope(event_source=event_source, event_source_id=event_source_id,
+                    test_event_code=test_event_code).header()
 
 
 def to_request_body(result: MappingResult, *, pixel_id: str, test_event_code: str | None,
                     offline_event_set_id: str | None = None) -> dict[str, Any]:
     """The Events API request body (wire dict) for `result`; `data` is [] when nothing is sent:
     what `map` prints, the same body the receiver queues."""
-    envelope = envelope_for(pixel_id=pixel_id, test_event_code=test_event_code, event_source=result.event_source,
-                            offline_event_set_id=offline_event_set_id)
-    return {**envelope.header(), "data": result.wire_events}
+    header = envelope_for(pixel_id=pixel_id, test_event_code=test_event_code, event_source=result.event_source,
+                          offline_event_set_id=offline_event_set_id)
+    return {**header, "data": result.wire_events}
 
 
 def build_event(data: dict[str, Any], warnings: list[str]) -> tuple[Event | None, str | None]:
@@ -60,6 +81,8 @@ def mapped_event(data: dict[str, Any], warnings: list[str]) -> tuple[MappedEvent
 
 
 def _validated(data: dict[str, Any], warnings: list[str]) -> tuple[MappedEvent | None, str | None]:
+    from tiktok_relay.tiktok.models import Event
+
     for retry in range(3):
         try:
             return MappedEvent.of(Event(**data)), None

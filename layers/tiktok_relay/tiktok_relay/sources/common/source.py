@@ -18,7 +18,6 @@ from tiktok_relay.sources.common.events import envelope_for
 if TYPE_CHECKING:
     from tiktok_relay.pipeline.ports import Delivery, SecretSource
     from tiktok_relay.sources.common.result import MappingResult
-    from tiktok_relay.tiktok.models import Envelope
 
 S = TypeVar("S")
 # A platform's map_webhook(topic, payload, store, settings, *, now, previous_state) and
@@ -98,7 +97,7 @@ class MappedSource(Generic[S]):
         return self._map_webhook(delivery.topic, payload, delivery.shop, self._settings(delivery), now=now,
                                  previous_state=previous_state)
 
-    def envelope(self, delivery: Delivery, result: MappingResult) -> Envelope:
+    def envelope(self, delivery: Delivery, result: MappingResult) -> dict[str, Any]:
         tenant = self._tenant(delivery)
         settings = tenant.parsed[self.name]
         return envelope_for(pixel_id=tenant.pixel_id, test_event_code=getattr(settings, "test_event_code", None),

@@ -15,7 +15,7 @@ from typing import Any
 
 from tiktok_relay.sources.common.privacy import scrub_surrogates
 from tiktok_relay.tiktok.currencies import ACCEPTED_CURRENCIES
-from tiktok_relay.tiktok.models import MAX_AMOUNT, MAX_COUNT
+from tiktok_relay.tiktok.fields import MAX_AMOUNT, MAX_COUNT
 
 _TOKEN = re.compile(r"[A-Za-z0-9._:=+/~-]{1,128}", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)

@@ -19,7 +19,7 @@ from tiktok_relay.sources.shopify.mapping.properties import properties_block
 from tiktok_relay.sources.shopify.mapping.user import user_block
 from tiktok_relay.sources.shopify.settings import ALLOWED_TOPIC_EVENTS, ShopifySettings
 from tiktok_relay.sources.shopify.topics import rest_form
-from tiktok_relay.tiktok.models import DEPRECATED_EVENTS, EventSource, deprecation_notice
+from tiktok_relay.tiktok.fields import DEPRECATED_EVENTS, EventSource, deprecation_notice
 
 # The kind of payload each topic family carries (orders/paid -> an order).
 _KINDS = {"orders": "order", "checkouts": "checkout", "carts": "cart", "customers": "customer"}

@@ -20,7 +20,7 @@ from tiktok_relay.sources.common.contents import (
 from tiktok_relay.sources.common.values import as_amount, as_currency, as_decimal, as_quantity, as_text
 from tiktok_relay.sources.shopify.mapping.values import line_price, money_field, shopify_id
 from tiktok_relay.sources.shopify.settings import ShopifySettings
-from tiktok_relay.tiktok.models import MAX_AMOUNT, MAX_COUNT
+from tiktok_relay.tiktok.fields import MAX_AMOUNT, MAX_COUNT
 
 __all__ = ["MAX_CONTENTS", "properties_block"]
 _ID_CUT = f"line_items[] content_id truncated to {MAX_CONTENT_ID} characters"

@@ -17,7 +17,7 @@ from tiktok_relay.sources.woocommerce.mapping.user import user_block
 from tiktok_relay.sources.woocommerce.settings import WooCommerceSettings, status_slug
 from tiktok_relay.sources.woocommerce.store import host_of, links_host
 from tiktok_relay.sources.woocommerce.topics import KNOWN_TOPICS, ORDER_TOPICS
-from tiktok_relay.tiktok.models import EventSource
+from tiktok_relay.tiktok.fields import EventSource
 
 EVENT_NAME = "Purchase"
 # What the receiver remembers about an order once its Purchase is queued (state_key): later
