@@ -40,7 +40,7 @@ app = APIGatewayHttpResolver()
 _identify = functools.partial(intake.identify, logger=logger, metrics=metrics)
 
 
-# What is alive now (Powertools, pydantic, the library: ~100k objects) lives as long as the
+# What is alive now (Powertools, the library: ~100k objects) lives as long as the
 # container. Freezing it keeps the cyclic collector from walking all of it again in every full
 # collection (about 50 ms each, several per busy invocation); runtime.py does the same after
 # building the receiver and sender on the first invocation.
