@@ -104,3 +104,13 @@ def test_without_contents_drops_only_the_line_items_and_leaves_the_events_as_the
     assert [e.get("properties", {}).get("contents") for e in cut] == [None] * len(events)
     assert [{k: v for k, v in e.get("properties", {}).items() if k != "contents"} for e in events] == \
         [e.get("properties", {}) for e in cut]
+
+
+@pytest.mark.parametrize("header", [
+    {"event_source": "web", "event_source_id": "C\ud800"},  # a lone surrogate: the models refuse it
+    {"event_source": "web", "event_source_id": "C1", "test_event_code": "T\udfff"},
+    {"event_source_id": "C1", "event_source": "web"},  # not in the envelope's order
+    {"event_source": "web", "event_source_id": " C1 "},  # not yet trimmed
+])
+def test_a_header_the_envelope_rules_would_change_or_refuse_is_written_by_the_models(header):
+    assert_same_as_models(header, EVENTS[:1], **DELIVERY)

@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tiktok_relay.tiktok import fields
+from tiktok_relay.tiktok import encode, fields
 
 MESSAGE_VERSION = 1
 # SQS refuses bodies over 256 KiB; keep a margin for the envelope.
@@ -59,25 +59,19 @@ def queue_message(*, source: str, webhook_id: str, shop: str, topic: str, tenant
 
 
 def _is_wire_header(header: Mapping[str, Any]) -> bool:
-    """What Envelope(**header).header() gives back unchanged: its fields in its order, each text
-    already trimmed, a known event source, an event_source_id."""
-    names = [name for name in fields.ENVELOPE_FIELDS if name in header]
-    if type(header) is not dict or list(header) != names or header.get("event_source") not in fields.EVENT_SOURCES:
+    """What Envelope(**header).header() gives back unchanged (encode.envelope_header decides it
+    without pydantic): its fields in its order, each already as the envelope's rules leave it."""
+    if type(header) is not dict or not set(header) <= set(fields.ENVELOPE_FIELDS):
         return False
-    values = [header[name] for name in names[1:]]
-    return "event_source_id" in header and all(type(v) is str and fields.trimmed(v) == v for v in values)
+    checked = encode.envelope_header(*(header.get(name) for name in fields.ENVELOPE_FIELDS))
+    return checked is not None and list(checked.items()) == list(header.items())
 
 
 def _are_wire_events(data: list[dict[str, Any]]) -> bool:
-    """WireRequest's own checks of its events (models._wire_events), on events that pass them."""
+    """WireRequest's own checks of its events (fields.wire_event_problem), on events that pass them."""
     if type(data) is not list or not 1 <= len(data) <= fields.MAX_EVENTS_PER_REQUEST:
         return False
-    for event in data:
-        if type(event) is not dict or type(event.get("event")) is not str or not event["event"]:
-            return False
-        if type(event.get("event_time")) is not int or type(event.get("event_id", "")) is not str:
-            return False
-    return True
+    return all(type(event) is dict and fields.wire_event_problem(event) is None for event in data)
 
 
 def without_contents(data: list[dict[str, Any]]) -> list[dict[str, Any]]:

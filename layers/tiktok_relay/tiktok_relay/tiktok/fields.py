@@ -248,6 +248,19 @@ def deprecation_notice(event: str) -> str:
             f"over); use {DEPRECATED_EVENTS[event]} instead")
 
 
+def wire_event_problem(event: Mapping[str, Any]) -> str | None:
+    """What a request in wire shape needs of each of its events, as the client relies on it (the
+    rest was validated when the event was built): None, or the problem, naming the field."""
+    if not isinstance(event.get("event"), str) or not event["event"]:
+        return "event: missing or not a string"
+    event_time = event.get("event_time")
+    if not isinstance(event_time, int) or isinstance(event_time, bool):
+        return "event_time: missing or not unix seconds"
+    if not isinstance(event.get("event_id", ""), str):
+        return "event_id: not a string"
+    return None
+
+
 def trimmed(value: Any) -> Any:
     """Text without its surrounding whitespace, and empty means absent: the envelope's fields and
     what user fields send in clear (never hashed: ttclid, ttp, user_agent, ...)."""

@@ -449,13 +449,9 @@ def _wire_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     when they were built, e.g. by the receiver before they were queued; validating them again
     would double the sender's work, and TikTok checks the rest (a refused event is isolated)."""
     for n, event in enumerate(events):
-        if not isinstance(event.get("event"), str) or not event["event"]:
-            raise ValueError(f"data.{n}.event: missing or not a string")
-        event_time = event.get("event_time")
-        if not isinstance(event_time, int) or isinstance(event_time, bool):
-            raise ValueError(f"data.{n}.event_time: missing or not unix seconds")
-        if not isinstance(event.get("event_id", ""), str):
-            raise ValueError(f"data.{n}.event_id: not a string")
+        problem = fields.wire_event_problem(event)
+        if problem is not None:
+            raise ValueError(f"data.{n}.{problem}")
     return events
 
 
